@@ -1,0 +1,1 @@
+"""nb-email-conn: connect your own mailbox (IMAP + SMTP) inside Jupyter."""
