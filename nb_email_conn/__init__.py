@@ -1,1 +1,85 @@
-"""nb-email-conn: connect your own mailbox (IMAP + SMTP) inside Jupyter."""
+"""nb-email-conn: connect your own mailbox (IMAP + SMTP) inside Jupyter.
+
+>>> import nb_email_conn as nec
+>>> conn = nec.connect("work")                 # a saved connection + its keyring secret
+>>> df = conn.search_emails("from:bob is:unread", limit=50)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .approval import PendingAction
+from .config import ConnectionConfig, Encryption
+from .connection import EmailConnection, SentEmail
+from .diagnostics import ConnectionReport, test_connection
+from .errors import (
+    ActionRejectedError,
+    AuthenticationError,
+    ConnectionFailedError,
+    EmailConnError,
+    FunctionDisabledError,
+    InvalidInputError,
+    OperationTimeoutError,
+    OutcomeUnknownError,
+    SecretStoreError,
+    SecurityError,
+    ServerError,
+    StaleReferenceError,
+)
+from .message.parse import Attachment, Email
+from .policy import ActionRequest, Decision, Policy
+from .store import connect, forget_connection, list_connections, save_connection
+
+if TYPE_CHECKING:
+    from . import sandbox
+    from .widgets.manager import ConnectionManager
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActionRejectedError",
+    "ActionRequest",
+    "Attachment",
+    "AuthenticationError",
+    "ConnectionConfig",
+    "ConnectionFailedError",
+    "ConnectionManager",
+    "ConnectionReport",
+    "Decision",
+    "Email",
+    "EmailConnError",
+    "EmailConnection",
+    "Encryption",
+    "FunctionDisabledError",
+    "InvalidInputError",
+    "OperationTimeoutError",
+    "OutcomeUnknownError",
+    "PendingAction",
+    "Policy",
+    "SecretStoreError",
+    "SecurityError",
+    "SentEmail",
+    "ServerError",
+    "StaleReferenceError",
+    "__version__",
+    "connect",
+    "forget_connection",
+    "list_connections",
+    "sandbox",
+    "save_connection",
+    "test_connection",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget and the sandbox pull in anywidget / the servers: load them on first use.
+    if name == "ConnectionManager":
+        from .widgets.manager import ConnectionManager
+
+        return ConnectionManager
+    if name == "sandbox":
+        import importlib
+
+        return importlib.import_module(".sandbox", __name__)
+    raise AttributeError(f"module 'nb_email_conn' has no attribute {name!r}")

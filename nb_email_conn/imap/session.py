@@ -1,0 +1,328 @@
+"""One IMAP session over imapclient: secure connect, login, folder selection, reconnect.
+
+Security rules enforced here (see security.md):
+- ``StartTls``/``Auto`` never continue in plaintext: STARTTLS missing or refused, or a
+  PREAUTH greeting, aborts before LOGIN is sent.
+- Anything the server said before TLS is dropped; capabilities are asked again over TLS.
+- Socket timeouts are always set; reads use EXAMINE so they never change ``\\Seen``.
+- Only idempotent work is retried, once, after a dropped connection.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
+from imapclient.imapclient import SocketTimeout
+
+from ..config import ConnectionConfig
+from ..errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    EmailConnError,
+    InvalidInputError,
+    OperationTimeoutError,
+    SecurityError,
+    ServerError,
+    StaleReferenceError,
+)
+from ..tls import describe_tls, make_context, security_error
+from ..validation import check_text
+
+log = logging.getLogger("nb_email_conn.imap")
+T = TypeVar("T")
+
+# RFC 6154 special-use flags, then the names servers commonly use without them.
+SPECIAL_USE_NAMES: dict[str, tuple[str, ...]] = {
+    "\\Sent": ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent", "[Gmail]/Sent Mail"),
+    "\\Drafts": ("Drafts", "Draft", "INBOX.Drafts", "[Gmail]/Drafts"),
+    "\\Trash": ("Trash", "Deleted Items", "Deleted Messages", "Bin", "INBOX.Trash", "[Gmail]/Trash"),
+    "\\Junk": ("Junk", "Spam", "Junk E-mail", "Junk Email", "INBOX.Junk", "INBOX.Spam", "[Gmail]/Spam"),
+    "\\Archive": ("Archive", "Archives", "INBOX.Archive", "[Gmail]/All Mail"),
+    "\\All": ("[Gmail]/All Mail", "All Mail"),
+    "\\Flagged": ("[Gmail]/Starred", "Starred", "Flagged"),
+}
+# Connection drops: imaplib's abort (and imapclient's subclass), EOF, socket errors.
+_DROPPED = (imaplib.IMAP4.abort, EOFError, ConnectionError, BrokenPipeError, ssl.SSLEOFError)
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    name: str
+    delimiter: str
+    flags: tuple[str, ...]
+    special_use: str | None
+
+    @property
+    def selectable(self) -> bool:
+        return not any(f.lower() in ("\\noselect", "\\nonexistent") for f in self.flags)
+
+
+@dataclass(frozen=True)
+class SelectedFolder:
+    name: str
+    uidvalidity: int
+    exists: int
+    readonly: bool
+    uidnext: int | None = None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class ImapSession:
+    """A lazily connected, lock-protected imapclient connection for one account."""
+
+    def __init__(self, config: ConnectionConfig, password: Callable[[], str]) -> None:
+        self.config = config
+        self._password = password
+        self._client: IMAPClient | None = None
+        self._selected: SelectedFolder | None = None
+        self._folders: list[FolderInfo] | None = None
+        self.capabilities: frozenset[str] = frozenset()
+        self.tls: str | None = None
+        self.greeting: str = ""
+        self.lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._client is not None else "not connected"
+        return f"<ImapSession {self.config.username}@{self.config.imap_host}:{self.config.imap_port} {state}>"
+
+    # -- connecting ---------------------------------------------------------------------
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate library and socket errors into the package's typed errors."""
+        host, port = self.config.imap_host, int(self.config.imap_port or 0)
+        try:
+            yield
+        except EmailConnError:
+            raise
+        except imap_exc.LoginError as exc:
+            raise AuthenticationError(
+                f"the IMAP server refused the login for {self.config.username!r}: wrong username or password "
+                "(some providers need an app password)."
+            ) from exc
+        except ssl.SSLError as exc:
+            self._drop()
+            if isinstance(exc, ssl.SSLEOFError):
+                raise ConnectionFailedError(f"the IMAP server {host}:{port} closed the TLS connection.") from exc
+            raise security_error(exc, host=host, port=port, protocol="IMAP") from exc
+        except (socket.timeout, TimeoutError) as exc:
+            self._drop()
+            raise OperationTimeoutError(
+                f"the IMAP server {host}:{port} did not answer within {self.config.timeout:g} s while {action}."
+            ) from exc
+        except socket.gaierror as exc:
+            self._drop()
+            raise ConnectionFailedError(f"could not resolve the IMAP host {host!r}: check the host name.") from exc
+        except ConnectionRefusedError as exc:
+            self._drop()
+            raise ConnectionFailedError(
+                f"the IMAP server {host}:{port} refused the connection: check the host, port and encryption."
+            ) from exc
+        except _DROPPED as exc:
+            self._drop()
+            raise ConnectionFailedError(f"the IMAP connection to {host}:{port} dropped while {action}.") from exc
+        except OSError as exc:
+            self._drop()
+            raise ConnectionFailedError(f"could not reach the IMAP server {host}:{port}: {exc.strerror or exc}.") from exc
+        except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
+            raise ServerError(f"the IMAP server refused {action}: {_text(exc)[:300]}", response=_text(exc)) from exc
+
+    def _open(self) -> IMAPClient:
+        cfg = self.config
+        mode = cfg.imap_mode
+        timeout = SocketTimeout(connect=cfg.timeout, read=cfg.timeout)
+        context = make_context(cfg) if mode != "plain" else None
+        client = IMAPClient(
+            cfg.imap_host,
+            port=cfg.imap_port,
+            ssl=mode == "implicit_tls",
+            ssl_context=context,
+            timeout=timeout,
+        )
+        try:
+            self.greeting = _text(client.welcome or b"")
+            if mode == "starttls":
+                self._starttls(client, context)
+            elif client._imap.state != "NONAUTH" and mode == "plain":
+                raise SecurityError("the IMAP server sent PREAUTH on a plaintext connection; refusing to use it.")
+            self.tls = describe_tls(client._imap.sock)
+            caps = client.capabilities()
+            if mode == "plain" and b"LOGINDISABLED" in caps:
+                raise SecurityError(
+                    "the IMAP server does not allow login without encryption: use StartTls or SslOnConnect."
+                )
+            client.login(cfg.username, self._password())
+            client._cached_capabilities = None  # servers may announce more after login
+            self.capabilities = frozenset(_text(c).upper() for c in client.capabilities())
+        except BaseException:
+            self._close_quietly(client)
+            raise
+        return client
+
+    def _starttls(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
+        host = self.config.imap_host
+        if client._imap.state != "NONAUTH" or self.greeting.upper().startswith("* PREAUTH"):
+            # The PREAUTH attack: an attacker skips STARTTLS by pre-authenticating.
+            raise SecurityError(
+                f"the IMAP server {host} greeted with PREAUTH on a connection that must use STARTTLS; "
+                "refusing to continue without TLS."
+            )
+        caps = client.capabilities()
+        if b"STARTTLS" not in caps:
+            raise SecurityError(
+                f"the IMAP server {host} does not offer STARTTLS, which StartTls/Auto require; nothing was sent "
+                "in plaintext. Use SslOnConnect (port 993) or check the port."
+            )
+        try:
+            client.starttls(context)
+        except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
+            raise SecurityError(
+                f"the IMAP server {host} refused STARTTLS ({_text(exc)[:200]}); nothing was sent in plaintext."
+            ) from exc
+        # Drop anything the server said before TLS (response injection): ask again over TLS.
+        client._imap.untagged_responses = {}
+        client._cached_capabilities = None
+        if not isinstance(client._imap.sock, ssl.SSLSocket):
+            raise SecurityError(f"STARTTLS with the IMAP server {host} did not establish TLS.")
+
+    def connect(self) -> IMAPClient:
+        """The live client, connecting (and logging in) when needed."""
+        with self.lock:
+            if self._client is None:
+                with self._errors("connecting"):
+                    self._client = self._open()
+                log.info(
+                    "IMAP connected to %s:%s as %s (%s)",
+                    self.config.imap_host,
+                    self.config.imap_port,
+                    self.config.username,
+                    self.tls or "no TLS",
+                )
+            return self._client
+
+    def has(self, capability: str) -> bool:
+        return capability.upper() in self.capabilities
+
+    @staticmethod
+    def _close_quietly(client: IMAPClient) -> None:
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001 - shutdown noise is irrelevant
+            pass
+
+    def _drop(self) -> None:
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            self._close_quietly(client)
+
+    def close(self) -> None:
+        with self.lock:
+            client, self._client, self._selected = self._client, None, None
+            if client is not None:
+                try:
+                    client.logout()
+                except Exception:  # noqa: BLE001 - logout on a dead socket is fine to ignore
+                    self._close_quietly(client)
+
+    # -- running work -------------------------------------------------------------------
+    def run(self, action: str, work: Callable[[IMAPClient], T], *, idempotent: bool) -> T:
+        """Run ``work`` with the client under the lock; retry once after a drop if idempotent.
+
+        Non-idempotent work (APPEND, COPY, MOVE, EXPUNGE) is never retried blindly.
+        """
+        with self.lock:
+            for attempt in (1, 2):
+                client = self.connect()
+                try:
+                    with self._errors(action):
+                        return work(client)
+                except ConnectionFailedError:
+                    if not idempotent or attempt == 2:
+                        raise
+                    log.info("IMAP connection dropped while %s; reconnecting once", action)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- folders ------------------------------------------------------------------------
+    def folders(self, *, refresh: bool = False) -> list[FolderInfo]:
+        if self._folders is None or refresh:
+            self._folders = self.run("listing folders", self._list_folders, idempotent=True)
+        return self._folders
+
+    def _list_folders(self, client: IMAPClient) -> list[FolderInfo]:
+        raw = client.list_folders()
+        infos = []
+        for flags, delimiter, name in raw:
+            flag_names = tuple(_text(f) for f in flags)
+            special = next((f for f in flag_names if f in SPECIAL_USE_NAMES), None)
+            infos.append(FolderInfo(_text(name), _text(delimiter or b""), flag_names, special))
+        return infos
+
+    def resolve_folder(self, folder: str, field: str = "folder") -> str:
+        """An existing, selectable folder name (INBOX case-insensitively), or InvalidInputError."""
+        check_text(folder, field, allow_empty=False, max_length=1000)
+        for refresh in (False, True):
+            for info in self.folders(refresh=refresh):
+                same = info.name == folder or (info.name.upper() == "INBOX" and folder.upper() == "INBOX")
+                if same and info.selectable:
+                    return info.name
+        names = ", ".join(sorted(i.name for i in self.folders() if i.selectable)[:30])
+        raise InvalidInputError(f"there is no folder {folder!r} on this account. Folders: {names}.", field=field)
+
+    def special_folder(self, use: str) -> str | None:
+        """The folder for a special use (``\\Trash``): RFC 6154 flag first, then common names."""
+        folders = [f for f in self.folders() if f.selectable]
+        for info in folders:
+            if info.special_use == use:
+                return info.name
+        by_name = {f.name.lower(): f.name for f in folders}
+        for candidate in SPECIAL_USE_NAMES.get(use, ()):
+            if candidate.lower() in by_name:
+                return by_name[candidate.lower()]
+        return None
+
+    def require_special_folder(self, use: str) -> str:
+        name = self.special_folder(use)
+        if name is None:
+            raise InvalidInputError(
+                f"this account has no {use[1:]} folder (no folder has the {use} flag or a usual name).",
+                field="folder",
+            )
+        return name
+
+    def forget_folders(self) -> None:
+        self._folders = None
+
+    def select(self, client: IMAPClient, folder: str, *, readonly: bool) -> SelectedFolder:
+        """SELECT, or EXAMINE for reads. Always sent (a round trip), so UIDVALIDITY is current."""
+        response = client.select_folder(folder, readonly=readonly)
+        uidvalidity = int(response.get(b"UIDVALIDITY", 0))
+        uidnext = response.get(b"UIDNEXT")
+        self._selected = SelectedFolder(
+            folder, uidvalidity, int(response.get(b"EXISTS", 0)), readonly, int(uidnext) if uidnext else None
+        )
+        return self._selected
+
+    def select_checked(self, client: IMAPClient, folder: str, uidvalidity: int, *, readonly: bool) -> SelectedFolder:
+        """Select ``folder`` and refuse to continue if its UIDVALIDITY is not the one a ref carries."""
+        selected = self.select(client, folder, readonly=readonly)
+        if selected.uidvalidity != uidvalidity:
+            raise StaleReferenceError(
+                f"the folder {folder!r} was recreated on the server (UIDVALIDITY {uidvalidity} -> "
+                f"{selected.uidvalidity}), so these refs may name other messages now. Search again.",
+            )
+        return selected
+

@@ -1,0 +1,1 @@
+"""SMTP submission over aiosmtplib."""

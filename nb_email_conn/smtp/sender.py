@@ -1,0 +1,202 @@
+"""SMTP submission over aiosmtplib: implicit TLS, *required* STARTTLS, AUTH, one send.
+
+aiosmtplib's ``start_tls=None`` default is opportunistic; we always pass True or False.
+A message is never retried: once DATA has started, a broken connection means the
+outcome is unknown and is reported as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiosmtplib
+
+from ..config import ConnectionConfig
+from ..errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    EmailConnError,
+    InvalidInputError,
+    OperationTimeoutError,
+    OutcomeUnknownError,
+    SecurityError,
+    ServerError,
+)
+from ..tls import describe_tls, make_context, security_error
+from ..validation import check_text
+
+log = logging.getLogger("nb_email_conn.smtp")
+
+
+@dataclass
+class SmtpSessionInfo:
+    """What a connection learned: TLS in use, EHLO extensions, AUTH methods."""
+
+    tls: str | None = None
+    extensions: list[str] = field(default_factory=list)
+    auth_methods: list[str] = field(default_factory=list)
+    authenticated: bool = False
+
+
+@dataclass
+class SubmitResult:
+    accepted: list[str]
+    refused: dict[str, str]
+    response: str
+
+
+def _envelope_address(address: str) -> str:
+    """The envelope form: IDN domains as punycode; control characters refused again here."""
+    check_text(address, "envelope address", allow_empty=False)
+    local, _, domain = address.rpartition("@")
+    try:
+        domain.encode("ascii")
+    except UnicodeEncodeError:
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidInputError(f"the domain of {address!r} is not a valid host name.", field="to") from exc
+    return f"{local}@{domain}"
+
+
+class SmtpSubmission:
+    """One SMTP connection: ``async with SmtpSubmission(cfg, pw) as s: await s.submit(...)``."""
+
+    def __init__(self, config: ConnectionConfig, password: Callable[[], str]) -> None:
+        self.config = config
+        self._password = password
+        self.info = SmtpSessionInfo()
+        mode = config.smtp_mode
+        self._mode = mode
+        self._client = aiosmtplib.SMTP(
+            hostname=config.smtp_host,
+            port=config.smtp_port,
+            use_tls=mode == "implicit_tls",
+            start_tls=mode == "starttls",
+            tls_context=make_context(config) if mode != "plain" else None,
+            timeout=config.timeout,
+        )
+
+    def _describe(self, exc: BaseException, action: str) -> EmailConnError:
+        host, port = self.config.smtp_host, self.config.smtp_port
+        where = f"the SMTP server {host}:{port}"
+        if isinstance(exc, EmailConnError):
+            return exc
+        if isinstance(exc, ssl.SSLError):
+            return security_error(exc, host=str(host), port=int(port or 0), protocol="SMTP")
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return AuthenticationError(
+                f"{where} refused the login for {self.config.username!r}: wrong username or password "
+                "(some providers need an app password)."
+            )
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+            return OperationTimeoutError(f"{where} did not answer within {self.config.timeout:g} s while {action}.")
+        if isinstance(exc, aiosmtplib.SMTPConnectError):
+            cause = exc.__cause__
+            if isinstance(cause, ssl.SSLError):
+                return security_error(cause, host=str(host), port=int(port or 0), protocol="SMTP")
+            return ConnectionFailedError(f"could not connect to {where}: {exc}. Check host, port and encryption.")
+        if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
+            return ConnectionFailedError(f"{where} closed the connection while {action}.")
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            return ServerError(f"{where} refused {action}: {exc.code} {exc.message}", response=exc.code)
+        return ServerError(f"{where} failed while {action}: {exc}")
+
+    async def __aenter__(self) -> SmtpSubmission:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def connect(self) -> SmtpSessionInfo:
+        client = self._client
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPException as exc:
+            if self._mode == "starttls" and "STARTTLS" in str(exc).upper():
+                raise SecurityError(
+                    f"the SMTP server {self.config.smtp_host} does not offer STARTTLS, which StartTls/Auto require; "
+                    "nothing was sent in plaintext. Use SslOnConnect (port 465) or check the port."
+                ) from exc
+            if self._mode == "starttls" and isinstance(exc, aiosmtplib.SMTPResponseException):
+                raise SecurityError(
+                    f"the SMTP server {self.config.smtp_host} refused STARTTLS ({exc.code} {exc.message}); "
+                    "nothing was sent in plaintext."
+                ) from exc
+            raise self._describe(exc, "connecting") from exc
+        except (ssl.SSLError, OSError) as exc:
+            raise self._describe(exc, "connecting") from exc
+        self.info.tls = describe_tls(client.get_transport_info("ssl_object"))
+        if self._mode != "plain" and self.info.tls is None:
+            client.close()
+            raise SecurityError("the SMTP connection is not encrypted although TLS is required.")
+        ehlo = client.last_ehlo_response
+        self.info.extensions = sorted(client.esmtp_extensions) if ehlo else []
+        self.info.auth_methods = [m.upper() for m in client.server_auth_methods]
+        return self.info
+
+    async def login(self) -> None:
+        client = self._client
+        if not client.supports_extension("auth"):
+            # Servers that take mail without AUTH (local relays) are fine; never send the password blind.
+            log.info("SMTP server %s offers no AUTH; sending without login", self.config.smtp_host)
+            return
+        try:
+            await client.login(self.config.username, self._password())
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise self._describe(exc, "logging in") from exc
+        self.info.authenticated = True
+
+    async def submit(self, envelope_from: str, recipients: Sequence[str], data: bytes) -> SubmitResult:
+        """MAIL, RCPT, DATA. Errors before DATA are definite; a drop during DATA is unknown."""
+        client = self._client
+        sender = _envelope_address(envelope_from)
+        rcpts = [_envelope_address(r) for r in recipients]
+        if not rcpts:
+            raise InvalidInputError("no recipients.", field="to")
+        try:
+            await client.mail(sender)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise self._describe(exc, f"the sender {sender}") from exc
+        refused: dict[str, str] = {}
+        accepted: list[str] = []
+        for rcpt in rcpts:
+            try:
+                await client.rcpt(rcpt)
+                accepted.append(rcpt)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused[rcpt] = f"{exc.code} {exc.message}"
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise self._describe(exc, f"the recipient {rcpt}") from exc
+        if not accepted:
+            try:
+                await client.rset()
+            except (aiosmtplib.SMTPException, OSError):
+                pass
+            detail = "; ".join(f"{r}: {why}" for r, why in refused.items())
+            raise ServerError(f"the SMTP server refused every recipient, nothing was sent ({detail}).")
+        try:
+            response = await client.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            raise ServerError(
+                f"the SMTP server rejected the message ({exc.code} {exc.message}); it was not sent.",
+                response=exc.code,
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise OutcomeUnknownError(
+                "the SMTP connection broke while the message was being transferred, so it may or may not "
+                "have been sent. It was not retried; check the recipients' inbox or the Sent folder."
+            ) from exc
+        return SubmitResult(accepted, refused, str(response.message))
+
+    async def close(self) -> None:
+        client = self._client
+        if client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()

@@ -1,0 +1,209 @@
+"""The policy gate: disabled, enabled and confirm, approvers of every kind, the audit log.
+
+These drive the Gate directly with a recording runner; the same gate on real servers is
+covered in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any
+
+import pytest
+
+import nb_email_conn as nec
+from nb_email_conn.approval import Gate, PendingAction
+from nb_email_conn.policy import Policies
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, arguments: dict[str, Any]) -> str:
+        self.calls.append(arguments)
+        return "ran"
+
+
+def make_gate(approver: Any = None, **policies: str) -> tuple[Gate, Recorder, Policies]:
+    table = Policies(policies)
+    return Gate(lambda name: table[name], lambda: approver, "test"), Recorder(), table
+
+
+def preview(arguments: dict[str, Any]) -> dict[str, Any]:
+    if arguments.get("subject") == "bad":
+        raise nec.InvalidInputError("bad subject", field="subject")
+    return {"summary": f"send {arguments.get('subject')!r}", "to": arguments.get("to")}
+
+
+def call(gate: Gate, run: Recorder, function: str = "send_email", **arguments: Any) -> Any:
+    return gate.call(function, dict(arguments), preview=preview, run=run, summarize=str)
+
+
+def test_defaults_follow_the_contract() -> None:
+    table = Policies()
+    assert {k for k, v in table.items() if v is nec.Policy.ENABLED} == {
+        "list_folders", "search_emails", "get_email", "create_draft"
+    }
+    assert table["send_email"] is nec.Policy.CONFIRM
+    table["send_email"] = "Enabled with confirmation"
+    table["delete_emails"] = "disabled"
+    assert table["delete_emails"] is nec.Policy.DISABLED
+    with pytest.raises(nec.InvalidInputError):
+        table["send_mail"] = "enabled"
+    with pytest.raises(nec.InvalidInputError):
+        table["send_email"] = "sometimes"
+
+
+def test_disabled_raises_before_running_and_is_a_permission_error() -> None:
+    gate, run, _ = make_gate(send_email="disabled")
+    with pytest.raises(PermissionError, match="send_email is disabled"):
+        call(gate, run, subject="hi")
+    assert run.calls == []
+    assert gate.audit.frame().iloc[-1]["outcome"] == "refused"
+
+
+def test_enabled_runs_without_asking() -> None:
+    asked: list[Any] = []
+    gate, run, _ = make_gate(lambda r: asked.append(r), send_email="enabled")
+    assert call(gate, run, subject="hi") == "ran"
+    assert asked == []
+
+
+def test_confirm_runs_only_after_approval_and_shows_a_preview() -> None:
+    seen: list[nec.ActionRequest] = []
+
+    def approver(request: nec.ActionRequest) -> nec.Decision:
+        seen.append(request)
+        return nec.Decision.approve(decided_by="tester")
+
+    gate, run, _ = make_gate(approver)
+    assert call(gate, run, subject="hi", to="bob@example.org") == "ran"
+    assert seen[0].preview["to"] == "bob@example.org"
+    row = gate.audit.frame().iloc[-1]
+    assert (row["decision"], row["decided_by"], row["outcome"]) == ("approve", "tester", "done")
+
+
+def test_rejection_carries_the_reason_and_nothing_runs() -> None:
+    gate, run, _ = make_gate(lambda r: nec.Decision.reject("wrong recipient", decided_by="ann"))
+    with pytest.raises(nec.ActionRejectedError) as info:
+        call(gate, run, subject="hi")
+    assert info.value.reason == "wrong recipient"
+    assert info.value.decided_by == "ann"
+    assert run.calls == []
+
+
+def test_invalid_arguments_fail_before_a_human_is_asked() -> None:
+    asked: list[Any] = []
+    gate, run, _ = make_gate(lambda r: asked.append(r) or True)
+    with pytest.raises(nec.InvalidInputError):
+        call(gate, run, subject="bad")
+    assert asked == [] and run.calls == []
+
+
+def test_edit_changes_only_editable_arguments() -> None:
+    gate, run, _ = make_gate(lambda r: nec.Decision.edit(subject="Fixed"))
+    call(gate, run, subject="Tpyo", to="bob@example.org")
+    assert run.calls == [{"subject": "Fixed", "to": "bob@example.org"}]
+    gate, run, _ = make_gate(lambda r: nec.Decision.edit(refs=["other"]))
+    with pytest.raises(nec.InvalidInputError, match="cannot be edited"):
+        call(gate, run, "delete_emails", refs=["x"])
+    assert run.calls == []
+
+
+def test_no_approver_is_a_clear_refusal() -> None:
+    gate, run, _ = make_gate(None)
+    with pytest.raises(nec.ActionRejectedError, match="conn.approver"):
+        call(gate, run, subject="hi")
+    assert run.calls == []
+
+
+def test_an_approver_returning_nonsense_is_refused() -> None:
+    gate, run, _ = make_gate(lambda r: "yes")
+    with pytest.raises(nec.InvalidInputError, match="must return a Decision"):
+        call(gate, run, subject="hi")
+    assert run.calls == []
+
+
+def test_worker_thread_blocks_on_a_future_until_the_click() -> None:
+    pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+    gate, run, _ = make_gate(lambda r: pending)
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(call(gate, run, subject="hi")))
+    worker.start()
+    worker.join(0.2)
+    assert worker.is_alive() and run.calls == []  # waiting for the reviewer
+    pending.set_result(nec.Decision.approve())
+    worker.join(5)
+    assert results == ["ran"]
+
+
+async def test_sync_call_with_a_running_loop_returns_a_pending_handle() -> None:
+    pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+
+    class Widget:
+        outcomes: list[tuple[str, str]] = []
+
+        def __call__(self, request: nec.ActionRequest) -> concurrent.futures.Future[nec.Decision]:
+            return pending
+
+        def report_outcome(self, request: nec.ActionRequest, status: str, detail: str) -> None:
+            self.outcomes.append((status, detail))
+
+    widget = Widget()
+    gate, run, _ = make_gate(widget)
+    handle = call(gate, run, subject="hi")  # a Jupyter cell: the loop is running on this thread
+    assert isinstance(handle, PendingAction)
+    assert handle.status == "pending" and run.calls == []
+    with pytest.raises(RuntimeError, match="waiting for approval"):
+        handle.result()
+    pending.set_result(nec.Decision.approve())
+    assert handle.status == "done"
+    assert await handle == "ran"
+    assert widget.outcomes == [("done", "ran")]
+
+
+async def test_pending_rejection_is_kept_on_the_handle() -> None:
+    pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+    gate, run, _ = make_gate(lambda r: pending)
+    handle = call(gate, run, subject="hi")
+    pending.set_result(nec.Decision.reject("no"))
+    assert handle.status == "rejected"
+    with pytest.raises(nec.ActionRejectedError, match="no"):
+        await handle
+    assert run.calls == []
+
+
+async def test_awaited_call_waits_for_an_async_approver() -> None:
+    async def approver(request: nec.ActionRequest) -> nec.Decision:
+        await asyncio.sleep(0.01)
+        return nec.Decision.approve()
+
+    gate, run, _ = make_gate(approver)
+    result = await gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    assert result == "ran"
+
+
+async def test_awaited_call_waits_for_a_thread_future() -> None:
+    pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+    gate, run, _ = make_gate(lambda r: pending)
+    task = asyncio.ensure_future(
+        gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    )
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    pending.set_result(nec.Decision.reject("later"))
+    with pytest.raises(nec.ActionRejectedError):
+        await task
+
+
+def test_audit_log_redacts_secrets_and_attachment_bytes() -> None:
+    gate, run, _ = make_gate(lambda r: True, send_email="confirm")
+    call(gate, run, subject="hi", password="hunter2", attachments=[("a.pdf", b"%PDF-secret-bytes")])
+    frame = gate.audit.frame()
+    text = frame.to_string()
+    assert "hunter2" not in text and "secret-bytes" not in text
+    assert frame.iloc[-1]["arguments"]["attachments"] == ["a.pdf"]
+    assert str(frame["time"].dtype).startswith("datetime64") and frame["time"].dt.tz is not None

@@ -1,0 +1,99 @@
+"""ConnectionConfig and Encryption: strict parsing, defaults, typed errors naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+import nb_email_conn as nec
+
+
+def make(**changes: object) -> nec.ConnectionConfig:
+    settings: dict[str, object] = {"name": "work", "username": "alice@example.org", "imap_host": "imap.example.org"}
+    settings.update(changes)
+    return nec.ConnectionConfig(**settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "member"),
+    [
+        ("SslOnConnect", nec.Encryption.SSL_ON_CONNECT),
+        ("sslonconnect", nec.Encryption.SSL_ON_CONNECT),
+        ("StartTls", nec.Encryption.STARTTLS),
+        ("STARTTLS", nec.Encryption.STARTTLS),
+        ("None", nec.Encryption.NONE),
+        ("auto", nec.Encryption.AUTO),
+        (nec.Encryption.AUTO, nec.Encryption.AUTO),
+    ],
+)
+def test_encryption_accepts_the_seed_names_case_insensitively(text: str, member: nec.Encryption) -> None:
+    assert make(imap_encryption=text).imap_encryption is member
+
+
+def test_unknown_encryption_names_the_field_and_the_choices() -> None:
+    with pytest.raises(nec.InvalidInputError, match="SslOnConnect, StartTls, None, Auto") as info:
+        make(smtp_encryption="ssl3")
+    assert info.value.field == "smtp_encryption"
+
+
+def test_ports_follow_the_encryption_choice() -> None:
+    cfg = make(imap_encryption="StartTls", smtp_encryption="StartTls")
+    assert (cfg.imap_port, cfg.smtp_port) == (143, 587)
+    cfg = make()
+    assert (cfg.imap_port, cfg.smtp_port) == (993, 465)
+    assert cfg.smtp_host == "imap.example.org"  # SMTP host defaults to the IMAP host
+
+
+def test_auto_is_implicit_tls_on_993_and_465_and_required_starttls_elsewhere() -> None:
+    cfg = make(imap_encryption="Auto", imap_port=993, smtp_encryption="Auto", smtp_port=587)
+    assert cfg.imap_mode == "implicit_tls"
+    assert cfg.smtp_mode == "starttls"
+    assert make(imap_encryption="Auto", imap_port=143).imap_mode == "starttls"
+    assert not make(imap_encryption="Auto", imap_port=1143).insecure
+
+
+def test_none_is_allowed_but_reported_insecure() -> None:
+    assert make(imap_encryption="None").insecure
+    assert make(verify_tls=False).insecure
+    assert not make().insecure
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "a\nb"),
+        ("username", ""),
+        ("username", "alice\r\nA1 DELETE INBOX"),
+        ("imap_host", ""),
+        ("imap_host", "imap example.org"),
+        ("imap_port", 0),
+        ("imap_port", 70000),
+        ("imap_port", "abc"),
+        ("smtp_port", True),
+        ("from_address", "not an address"),
+        ("ca_file", "/nonexistent/ca.pem"),
+        ("timeout", 0),
+        ("timeout", "soon"),
+        ("verify_tls", "yes"),
+    ],
+)
+def test_invalid_settings_raise_invalid_input_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(nec.InvalidInputError) as info:
+        make(**{field: value})
+    assert info.value.field == field
+    assert isinstance(info.value, ValueError)
+
+
+def test_sender_defaults_to_the_username_when_it_is_an_address() -> None:
+    assert make().sender == "alice@example.org"
+    assert make(username="alice").sender is None
+    assert make(username="alice", from_address="Alice <alice@example.org>").sender == "Alice <alice@example.org>"
+
+
+def test_round_trip_through_a_dict() -> None:
+    cfg = make(imap_encryption="StartTls", timeout=12)
+    data = cfg.to_dict()
+    assert data["imap_encryption"] == "StartTls"
+    assert nec.ConnectionConfig.from_dict(data) == cfg
+    with pytest.raises(nec.InvalidInputError, match="unknown connection settings: password"):
+        nec.ConnectionConfig.from_dict({**data, "password": "x"})
