@@ -1,0 +1,239 @@
+"""Saved connections: settings in ``connections.toml``, passwords in the secret store.
+
+The file lives in ``$NB_EMAIL_CONN_HOME`` or the user's config directory, one table per
+connection (``[connections."work"]`` with a ``policies`` sub-table). It never holds a
+password. Writes are atomic (temp file + ``os.replace``) with mode 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+import tomli_w
+
+from . import secrets
+from .config import ConnectionConfig
+from .errors import InvalidInputError
+from .policy import Approver, Policies, Policy
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    from .connection import EmailConnection
+
+HOME_ENV = "NB_EMAIL_CONN_HOME"
+FILE_NAME = "connections.toml"
+LOCK_NAME = ".connections.lock"
+_TABLE = "connections"
+_thread_lock = threading.RLock()
+
+
+def config_dir() -> Path:
+    """The folder of ``connections.toml``: ``$NB_EMAIL_CONN_HOME``, else the user config dir."""
+    override = os.environ.get(HOME_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir("nb-email-conn", appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / FILE_NAME
+
+
+def _ensure_dir() -> Path:
+    directory = config_dir()
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    return directory
+
+
+@contextlib.contextmanager
+def _updating() -> Iterator[None]:
+    """Serialise read-modify-write cycles (threads, and other processes where flock exists),
+    so two saves at once never lose one of them."""
+    with _thread_lock:
+        directory = _ensure_dir()
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - Windows: the thread lock only
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+def _read_all() -> dict[str, dict[str, Any]]:
+    """Every saved connection's raw table; a corrupt file raises InvalidInputError."""
+    path = config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}.", field="file") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{path} is not UTF-8 text (byte {exc.start}); fix or delete the file.", field="file"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message carries "(at line N, column M)".
+        raise InvalidInputError(
+            f"{path} is not valid TOML: {exc}. Fix the file, or delete it to start over.", field="file"
+        ) from None
+    table = data.get(_TABLE, {})
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise InvalidInputError(f"{path}: [{_TABLE}] must hold one table per connection.", field="file")
+    return table
+
+
+def _write_all(connections: Mapping[str, Mapping[str, Any]]) -> None:
+    directory = _ensure_dir()
+    text = tomli_w.dumps({_TABLE: {name: dict(connections[name]) for name in sorted(connections)}})
+    fd, tmp = tempfile.mkstemp(prefix=".connections-", suffix=".tmp", dir=directory)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, directory / FILE_NAME)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _to_table(config: ConnectionConfig, policies: Mapping[str, str]) -> dict[str, Any]:
+    # TOML has no null: unset values are left out and come back as the defaults.
+    table = {key: value for key, value in config.to_dict().items() if value is not None}
+    table["policies"] = dict(policies)
+    return table
+
+
+def _from_table(name: str, table: Mapping[str, Any]) -> tuple[ConnectionConfig, dict[str, str]]:
+    settings = dict(table)
+    raw_policies = settings.pop("policies", {})
+    where = f"saved connection {name!r} in {config_path()}"
+    if not isinstance(raw_policies, dict):
+        raise InvalidInputError(f"{where}: 'policies' must be a table.", field="policies")
+    settings.setdefault("name", name)
+    if settings["name"] != name:
+        raise InvalidInputError(f"{where}: the table says name = {settings['name']!r}.", field="name")
+    try:
+        config = ConnectionConfig.from_dict(settings)
+        policies = Policies(raw_policies).to_dict()
+    except (InvalidInputError, TypeError) as exc:
+        field = getattr(exc, "field", None)
+        raise InvalidInputError(f"{where}: {exc} Save it again or edit the file.", field=field) from None
+    return config, policies
+
+
+def _unknown(name: str, saved: Mapping[str, Any]) -> InvalidInputError:
+    names = ", ".join(repr(n) for n in sorted(saved)) or "none yet"
+    return InvalidInputError(f"no saved connection named {name!r}; saved connections: {names}.", field="name")
+
+
+def save_connection(
+    config: ConnectionConfig,
+    password: str | None = None,
+    *,
+    policies: Mapping[str, Policy | str] | None = None,
+    session_only: bool = False,
+) -> None:
+    """Save ``config`` under its name (replacing earlier settings of that name).
+
+    ``password`` goes to the keyring (or this session only, ``session_only=True``);
+    without one, any password saved earlier is kept. ``policies=None`` keeps the saved
+    policies of that name, or the defaults for a new connection.
+    """
+    if not isinstance(config, ConnectionConfig):
+        raise InvalidInputError(
+            f"save_connection needs a ConnectionConfig, not {type(config).__name__}.", field="config"
+        )
+    chosen = Policies(policies).to_dict() if policies is not None else None  # bad values: nothing changes
+    _read_all()  # nor when the file is corrupt
+    with _updating():
+        saved = _read_all()
+        if chosen is None:
+            previous = saved.get(config.name, {}).get("policies", {})
+            try:
+                chosen = Policies(previous if isinstance(previous, dict) else {}).to_dict()
+            except InvalidInputError:
+                chosen = Policies().to_dict()
+        if password is not None:
+            secrets.store_password(config.name, password, session_only=session_only)
+        saved[config.name] = _to_table(config, chosen)
+        _write_all(saved)
+
+
+def load_connection(name: str) -> tuple[ConnectionConfig, dict[str, str]]:
+    """The saved settings and policies (function name -> policy value) of ``name``."""
+    saved = _read_all()
+    if not isinstance(name, str) or name.strip() not in saved:
+        raise _unknown(str(name), saved)
+    name = name.strip()
+    return _from_table(name, saved[name])
+
+
+def list_connections() -> list[ConnectionConfig]:
+    """Every saved connection's settings, sorted by name."""
+    saved = _read_all()
+    return [_from_table(name, saved[name])[0] for name in sorted(saved)]
+
+
+def forget_connection(name: str) -> None:
+    """Remove the saved settings and password of ``name``.
+
+    The password is removed even when no settings are saved under that name (an
+    orphaned secret); the unknown name is then reported with InvalidInputError.
+    """
+    with _updating():
+        saved = _read_all()
+        key = name.strip() if isinstance(name, str) else name
+        if isinstance(key, str) and key:
+            secrets.forget_password(key)
+        if key not in saved:
+            raise _unknown(str(name), saved)
+        del saved[key]
+        _write_all(saved)
+
+
+def connect(name: str, *, approver: Approver | None = None, password: str | None = None) -> EmailConnection:
+    """An :class:`EmailConnection` for a saved connection, with its saved policies and password."""
+    config, policies = load_connection(name)
+    if password is None:
+        password = secrets.get_password(config.name)
+    from .connection import EmailConnection  # here, not at the top: connection imports store
+
+    return EmailConnection(config, password=password, approver=approver, policies=policies)
+
+
+__all__ = [
+    "FILE_NAME",
+    "HOME_ENV",
+    "config_dir",
+    "config_path",
+    "connect",
+    "forget_connection",
+    "list_connections",
+    "load_connection",
+    "save_connection",
+]
