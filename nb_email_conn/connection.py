@@ -187,7 +187,8 @@ class EmailConnection:
     def _list_folders(self, arguments: dict[str, Any]) -> pd.DataFrame:
         import pandas as pd
 
-        infos = self._session.folders(refresh=True)
+        # INBOX first, then by name: the order people expect from a mail client.
+        infos = sorted(self._session.folders(refresh=True), key=lambda f: (f.name.upper() != "INBOX", f.name.lower()))
 
         def work(client: Any) -> list[dict[str, Any]]:
             rows = []

@@ -98,7 +98,11 @@ class SmtpSubmission:
             cause = exc.__cause__
             if isinstance(cause, ssl.SSLError):
                 return security_error(cause, host=str(host), port=int(port or 0), protocol="SMTP")
-            return ConnectionFailedError(f"could not connect to {where}: {exc}. Check host, port and encryption.")
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(exc) or "Errno 111" in str(exc):
+                return ConnectionFailedError(f"{where} refused the connection: check the host, port and encryption.")
+            if "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
+                return ConnectionFailedError(f"could not resolve the SMTP host {host!r}: check the host name.")
+            return ConnectionFailedError(f"could not connect to {where} ({exc}): check the host, port and encryption.")
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
             return ConnectionFailedError(f"{where} closed the connection while {action}.")
         if isinstance(exc, aiosmtplib.SMTPResponseException):
@@ -130,6 +134,12 @@ class SmtpSubmission:
             raise self._describe(exc, "connecting") from exc
         except (ssl.SSLError, OSError) as exc:
             raise self._describe(exc, "connecting") from exc
+        try:
+            # After STARTTLS the client forgets the pre-TLS EHLO (RFC 3207): ask again over TLS.
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise self._describe(exc, "greeting (EHLO)") from exc
         self.info.tls = describe_tls(client.get_transport_info("ssl_object"))
         if self._mode != "plain" and self.info.tls is None:
             client.close()

@@ -1,0 +1,19 @@
+"""Reading (parse), writing (compose) and showing (display) email messages."""
+
+from .compose import ComposedMessage, build_message, normalize_message_id, preview_of
+from .display import email_html, sanitize_html
+from .parse import Attachment, Email, html_to_text, parse_email, safe_filename
+
+__all__ = [
+    "Attachment",
+    "ComposedMessage",
+    "Email",
+    "build_message",
+    "email_html",
+    "html_to_text",
+    "normalize_message_id",
+    "parse_email",
+    "preview_of",
+    "safe_filename",
+    "sanitize_html",
+]
