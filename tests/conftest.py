@@ -132,3 +132,20 @@ def smtp_plain(_smtp_plain_server: SmtpServer) -> SmtpServer:
     """aiosmtpd without TLS (no STARTTLS offered), AUTH in clear; recordings cleared."""
     _smtp_plain_server.reset()
     return _smtp_plain_server
+
+
+# --- CI: a test that cannot run is a failure, not a silent skip ----------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI every real-server and browser test must run: any skip fails the run."""
+    if not os.environ.get("CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        if reporter is not None:
+            reporter.write_line(f"CI: {len(skipped)} test(s) were skipped; under CI that is a failure:", red=True)
+            for report in skipped[:20]:
+                reporter.write_line(f"  {report.nodeid}: {report.longrepr}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
