@@ -31,7 +31,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     def worker() -> None:
         try:
             result["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+        except BaseException as exc:
             result["error"] = exc
 
     thread = threading.Thread(target=worker, name="nb-email-conn-sync", daemon=True)

@@ -156,7 +156,7 @@ class AuditLog:
         columns = ["time", "function", "arguments", "policy", "decision", "decided_by", "outcome", "error"]
         with self._lock:
             rows = [dict(r) for r in self._rows]
-        frame = pd.DataFrame(rows, columns=columns)
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         return frame
 
@@ -201,8 +201,7 @@ class PendingAction:
 
     def _repr_html_(self) -> str:
         return (
-            f"<code>{html.escape(self.request.function)}</code> #{self.request.id}: "
-            f"<b>{html.escape(self.status)}</b>"
+            f"<code>{html.escape(self.request.function)}</code> #{self.request.id}: <b>{html.escape(self.status)}</b>"
         )
 
 
@@ -242,7 +241,9 @@ class Gate:
             )
         return request, approver
 
-    def _apply(self, function: str, arguments: dict[str, Any], decision: Decision, row: dict[str, Any]) -> dict[str, Any]:
+    def _apply(
+        self, function: str, arguments: dict[str, Any], decision: Decision, row: dict[str, Any]
+    ) -> dict[str, Any]:
         row.update(decision=decision.action, decided_by=decision.decided_by)
         if not decision.approved:
             row.update(outcome="rejected", error="ActionRejectedError")
@@ -274,7 +275,7 @@ class Gate:
         if callable(report):
             try:
                 report(request, status, detail)
-            except Exception:  # noqa: BLE001 - a display problem must not hide the action's result
+            except Exception:
                 log.exception("the approver could not show the outcome")
 
     def _run(self, run: Runner, arguments: dict[str, Any], row: dict[str, Any]) -> Any:
@@ -287,7 +288,9 @@ class Gate:
         return result
 
     # -- synchronous calls --------------------------------------------------------------
-    def call(self, function: str, arguments: dict[str, Any], *, preview: Preview, run: Runner, summarize: Summarize) -> Any:
+    def call(
+        self, function: str, arguments: dict[str, Any], *, preview: Preview, run: Runner, summarize: Summarize
+    ) -> Any:
         policy, row = self._admit(function, arguments)
         if policy is Policy.ENABLED:
             return self._run(run, arguments, row)
@@ -365,7 +368,7 @@ class Gate:
                 result = self._decided(function, arguments, decision, row, run, summarize, approver, request)
             except ActionRejectedError as exc:
                 handle._finish("rejected", error=exc)
-            except BaseException as exc:  # noqa: BLE001 - kept on the handle for the user
+            except BaseException as exc:
                 handle._finish("failed", error=exc)
             else:
                 handle._finish("done", result=result)

@@ -67,6 +67,11 @@ class Encryption(str, enum.Enum):
         return self.value
 
 
+def _blank(value: object) -> bool:
+    """Form fields arrive as '' when left empty; treat them like None."""
+    return value is None or value == ""
+
+
 def _check_host(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{field} is required (for example imap.example.org).", field=field)
@@ -130,14 +135,14 @@ class ConnectionConfig:
         set_(
             self,
             "imap_port",
-            imap_enc.default_port("imap") if self.imap_port in (None, "") else _check_port(self.imap_port, "imap_port"),
+            imap_enc.default_port("imap") if _blank(self.imap_port) else _check_port(self.imap_port, "imap_port"),
         )
         smtp_host = self.smtp_host if self.smtp_host not in (None, "") else self.imap_host
         set_(self, "smtp_host", _check_host(smtp_host, "smtp_host"))
         set_(
             self,
             "smtp_port",
-            smtp_enc.default_port("smtp") if self.smtp_port in (None, "") else _check_port(self.smtp_port, "smtp_port"),
+            smtp_enc.default_port("smtp") if _blank(self.smtp_port) else _check_port(self.smtp_port, "smtp_port"),
         )
         if self.from_address not in (None, ""):
             parse_address(str(self.from_address), "from_address")

@@ -140,7 +140,9 @@ class EmailConnection:
     def __enter__(self) -> EmailConnection:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -173,10 +175,22 @@ class EmailConnection:
 
         return test_connection(self.config, self._secret.reveal())
 
-    def _call(self, function: str, arguments: dict[str, Any], preview: Callable[[dict[str, Any]], dict[str, Any]], run: Callable[[dict[str, Any]], Any]) -> Any:
+    def _call(
+        self,
+        function: str,
+        arguments: dict[str, Any],
+        preview: Callable[[dict[str, Any]], dict[str, Any]],
+        run: Callable[[dict[str, Any]], Any],
+    ) -> Any:
         return self._gate.call(function, arguments, preview=preview, run=run, summarize=_summary)
 
-    async def _call_async(self, function: str, arguments: dict[str, Any], preview: Callable[[dict[str, Any]], dict[str, Any]], run: Callable[[dict[str, Any]], Any]) -> Any:
+    async def _call_async(
+        self,
+        function: str,
+        arguments: dict[str, Any],
+        preview: Callable[[dict[str, Any]], dict[str, Any]],
+        run: Callable[[dict[str, Any]], Any],
+    ) -> Any:
         return await self._gate.call_async(function, arguments, preview=preview, run=run, summarize=_summary)
 
     @staticmethod
@@ -210,7 +224,7 @@ class EmailConnection:
             return rows
 
         rows = self._session.run("reading folder status", work, idempotent=True)
-        frame = pd.DataFrame(rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"])
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"])
         frame["messages"] = frame["messages"].astype("Int64")
         frame["unseen"] = frame["unseen"].astype("Int64")
         return frame
@@ -237,7 +251,9 @@ class EmailConnection:
         )
 
     @staticmethod
-    def _search_arguments(query: str | None, folder: str, limit: int | None, criteria: dict[str, Any]) -> dict[str, Any]:
+    def _search_arguments(
+        query: str | None, folder: str, limit: int | None, criteria: dict[str, Any]
+    ) -> dict[str, Any]:
         if query is not None:
             check_text(query, "query")
         check_text(folder, "folder", allow_empty=False, max_length=1000)
@@ -246,7 +262,9 @@ class EmailConnection:
         progress = criteria.pop("progress", True)
         return {"query": query, "folder": folder, "limit": limit, "criteria": criteria, "progress": progress}
 
-    def search_emails(self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any) -> pd.DataFrame:
+    def search_emails(
+        self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any
+    ) -> pd.DataFrame:
         """Search a folder; one row per message, newest first.
 
         ``query`` is Gmail-like (``from:bob subject:"Q3 report" after:2024-01-01 is:unread
@@ -257,16 +275,17 @@ class EmailConnection:
         arguments = self._search_arguments(query, folder, limit, criteria)
         return self._call("search_emails", arguments, self._no_preview, self._search)  # type: ignore[no-any-return]
 
-    async def search_emails_async(self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any) -> pd.DataFrame:
+    async def search_emails_async(
+        self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any
+    ) -> pd.DataFrame:
         arguments = self._search_arguments(query, folder, limit, criteria)
         return await self._call_async("search_emails", arguments, self._no_preview, self._search)  # type: ignore[no-any-return]
 
     # -- get_email ----------------------------------------------------------------------
     def _get_email(self, arguments: dict[str, Any]) -> Email:
         ref = MessageRef.parse(arguments["ref"])
-        raw, flags, size = self._mailbox.fetch_message(ref, mark_seen=bool(arguments.get("mark_seen")))
-        email = parse_email(raw, ref=str(ref), flags=flags)
-        return email
+        raw, flags, _size = self._mailbox.fetch_message(ref, mark_seen=bool(arguments.get("mark_seen")))
+        return parse_email(raw, ref=str(ref), flags=flags)
 
     @staticmethod
     def _one_ref(ref: Any) -> str:
@@ -325,7 +344,7 @@ class EmailConnection:
             try:
                 sent_folder = self._session.require_special_folder("\\Sent")
                 sent.sent_ref = self._mailbox.append(sent_folder, data, ["\\Seen"], datetime.now(timezone.utc))
-            except Exception as exc:  # noqa: BLE001 - the mail is already sent; say what failed
+            except Exception as exc:
                 sent.warnings.append(f"sent, but not filed in Sent: {exc}")
                 log.warning("message %s sent but not filed in Sent: %s", composed.message_id, type(exc).__name__)
         return sent
@@ -352,7 +371,14 @@ class EmailConnection:
         pandas DataFrame (sent as CSV). ``in_reply_to`` is the Message-ID being answered.
         """
         arguments = self._compose_arguments(
-            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments, in_reply_to=in_reply_to
+            to=to,
+            subject=subject,
+            body=body,
+            cc=cc,
+            bcc=bcc,
+            html=html,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
         )
         return self._call("send_email", arguments, self._send_preview, self._send)  # type: ignore[no-any-return]
 
@@ -369,7 +395,14 @@ class EmailConnection:
         in_reply_to: str | None = None,
     ) -> SentEmail:
         arguments = self._compose_arguments(
-            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments, in_reply_to=in_reply_to
+            to=to,
+            subject=subject,
+            body=body,
+            cc=cc,
+            bcc=bcc,
+            html=html,
+            attachments=attachments,
+            in_reply_to=in_reply_to,
         )
         return await self._call_async("send_email", arguments, self._send_preview, self._send)  # type: ignore[no-any-return]
 
@@ -395,7 +428,9 @@ class EmailConnection:
         attachments: Any = None,
     ) -> str | None:
         """Save a message in the Drafts folder (flag ``\\Draft``); returns its ref."""
-        arguments = self._compose_arguments(to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments)
+        arguments = self._compose_arguments(
+            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments
+        )
         return self._call("create_draft", arguments, self._draft_preview, self._draft)  # type: ignore[no-any-return]
 
     async def create_draft_async(
@@ -409,7 +444,9 @@ class EmailConnection:
         html: str | None = None,
         attachments: Any = None,
     ) -> str | None:
-        arguments = self._compose_arguments(to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments)
+        arguments = self._compose_arguments(
+            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments
+        )
         return await self._call_async("create_draft", arguments, self._draft_preview, self._draft)  # type: ignore[no-any-return]
 
     # -- bulk actions -------------------------------------------------------------------
@@ -476,7 +513,9 @@ class EmailConnection:
         arguments = self._flag_arguments(refs, add, remove)
         return self._call("update_flags", arguments, self._bulk_preview("change flags of"), self._flags)  # type: ignore[no-any-return]
 
-    async def update_flags_async(self, refs: Any, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()) -> int:
+    async def update_flags_async(
+        self, refs: Any, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()
+    ) -> int:
         arguments = self._flag_arguments(refs, add, remove)
         return await self._call_async("update_flags", arguments, self._bulk_preview("change flags of"), self._flags)  # type: ignore[no-any-return]
 

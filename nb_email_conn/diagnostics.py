@@ -45,7 +45,9 @@ class ConnectionReport:
         }
 
     def __str__(self) -> str:
-        lines = [("OK" if self.ok else "FAILED") + (" (insecure: no TLS or no certificate check)" if self.insecure else "")]
+        lines = [
+            ("OK" if self.ok else "FAILED") + (" (insecure: no TLS or no certificate check)" if self.insecure else "")
+        ]
         for step in self.steps:
             lines.append(f"  {'✓' if step.ok else '✗'} {step.protocol.upper()} {step.name}: {step.detail}")
         return "\n".join(lines)
@@ -54,7 +56,8 @@ class ConnectionReport:
         import html
 
         items = "".join(
-            f"<li>{'✅' if s.ok else '❌'} <b>{s.protocol.upper()} {html.escape(s.name)}</b>: {html.escape(s.detail)}</li>"
+            f"<li>{'✅' if s.ok else '❌'} <b>{s.protocol.upper()} {html.escape(s.name)}</b>: "
+            f"{html.escape(s.detail)}</li>"
             for s in self.steps
         )
         head = "Connection works" if self.ok else "Connection failed"
@@ -91,7 +94,9 @@ async def _smtp_steps(config: ConnectionConfig, password: str, report: Connectio
         return
     try:
         report.steps.append(
-            Step("smtp", "connect", True, f"reached {config.smtp_host}:{config.smtp_port}", time.perf_counter() - started)
+            Step(
+                "smtp", "connect", True, f"reached {config.smtp_host}:{config.smtp_port}", time.perf_counter() - started
+            )
         )
         report.steps.append(Step("smtp", "tls", True, info.tls or "no encryption (insecure)"))
         report.smtp_extensions = info.extensions

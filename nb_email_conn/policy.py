@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import enum
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .errors import InvalidInputError
 
@@ -88,8 +89,8 @@ class Policies(MutableMapping[str, Policy]):
     def __init__(self, initial: Mapping[str, Policy | str] | None = None) -> None:
         self._values: dict[str, Policy] = dict(DEFAULT_POLICIES)
         self._observers: list[Callable[[str, Policy], None]] = []
-        if initial:
-            self.update(initial)
+        for name, value in (initial or {}).items():
+            self[name] = value
 
     def _check_name(self, name: str) -> str:
         if name not in DEFAULT_POLICIES:
@@ -189,5 +190,6 @@ class Decision:
         return self.action in ("approve", "edit")
 
 
-ApproverResult = Union[Decision, bool, Awaitable[Union[Decision, bool]]]
+# A decision now, an awaitable of one, or a thread-safe future (the inline widget's).
+ApproverResult = Decision | bool | Awaitable[Decision | bool] | concurrent.futures.Future[Decision]
 Approver = Callable[[ActionRequest], ApproverResult]

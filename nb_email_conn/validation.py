@@ -66,10 +66,11 @@ def _check_addr_spec(addr: str, field: str) -> None:
     local, _, domain = addr.rpartition("@")
     if not local or not domain or len(addr) > 254:
         raise InvalidInputError(f"{field}: {addr!r} is not a valid email address.", field=field)
-    if not (_ATOM.match(local) and ".." not in local and not local.startswith(".") and not local.endswith(".")):
-        # Quoted local parts are legal but rare; allow them only without quotes/backslashes inside.
-        if not (local.startswith('"') and local.endswith('"') and '"' not in local[1:-1] and "\\" not in local):
-            raise InvalidInputError(f"{field}: {addr!r} has an invalid local part.", field=field)
+    dot_atom = _ATOM.match(local) and ".." not in local and not local.startswith(".") and not local.endswith(".")
+    # Quoted local parts are legal but rare; allow them only without quotes/backslashes inside.
+    quoted = local.startswith('"') and local.endswith('"') and '"' not in local[1:-1] and "\\" not in local
+    if not (dot_atom or quoted):
+        raise InvalidInputError(f"{field}: {addr!r} has an invalid local part.", field=field)
     labels = domain.split(".")
     if not all(_DOMAIN_LABEL.match(label) for label in labels):
         raise InvalidInputError(f"{field}: {addr!r} has an invalid domain.", field=field)
@@ -98,10 +99,11 @@ def parse_addresses(value: str | Iterable[str], field: str) -> list[Address]:
                 "'Name <user@example.org>' separated by commas.",
                 field=field,
             )
-        if any(a.token_type != "address" or a[0].token_type == "group" for a in parsed.addresses):
+        kinds = {a.token_type for a in parsed.addresses} | {a[0].token_type for a in parsed.addresses}
+        if "group" in kinds:
             raise InvalidInputError(f"{field}: address groups are not supported.", field=field)
         for mailbox in parsed.all_mailboxes:
-            if mailbox.token_type != "mailbox" or not mailbox.addr_spec:
+            if not mailbox.addr_spec:
                 raise InvalidInputError(f"{field}: {item!r} is not a valid address.", field=field)
             addr = mailbox.addr_spec
             _check_addr_spec(addr, field)

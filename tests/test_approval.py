@@ -45,7 +45,10 @@ def call(gate: Gate, run: Recorder, function: str = "send_email", **arguments: A
 def test_defaults_follow_the_contract() -> None:
     table = Policies()
     assert {k for k, v in table.items() if v is nec.Policy.ENABLED} == {
-        "list_folders", "search_emails", "get_email", "create_draft"
+        "list_folders",
+        "search_emails",
+        "get_email",
+        "create_draft",
     }
     assert table["send_email"] is nec.Policy.CONFIRM
     table["send_email"] = "Enabled with confirmation"
@@ -115,7 +118,7 @@ def test_edit_changes_only_editable_arguments() -> None:
 
 def test_no_approver_is_a_clear_refusal() -> None:
     gate, run, _ = make_gate(None)
-    with pytest.raises(nec.ActionRejectedError, match="conn.approver"):
+    with pytest.raises(nec.ActionRejectedError, match=r"conn\.approver"):
         call(gate, run, subject="hi")
     assert run.calls == []
 
@@ -144,7 +147,8 @@ async def test_sync_call_with_a_running_loop_returns_a_pending_handle() -> None:
     pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
 
     class Widget:
-        outcomes: list[tuple[str, str]] = []
+        def __init__(self) -> None:
+            self.outcomes: list[tuple[str, str]] = []
 
         def __call__(self, request: nec.ActionRequest) -> concurrent.futures.Future[nec.Decision]:
             return pending

@@ -37,8 +37,15 @@ def test_any_folder_name_round_trips(folder: str, uidvalidity: int, uid: int) ->
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "INBOX/42", "imap://h/INBOX;UID=1", "imap://h/INBOX;UIDVALIDITY=0/;UID=1", "imap://h/;UIDVALIDITY=1/;UID=1",
-     "imap://h/IN%0D%0ABOX;UIDVALIDITY=1/;UID=1", REF + "\r\n"],
+    [
+        "",
+        "INBOX/42",
+        "imap://h/INBOX;UID=1",
+        "imap://h/INBOX;UIDVALIDITY=0/;UID=1",
+        "imap://h/;UIDVALIDITY=1/;UID=1",
+        "imap://h/IN%0D%0ABOX;UIDVALIDITY=1/;UID=1",
+        REF + "\r\n",
+    ],
 )
 def test_malformed_refs_are_refused(bad: str) -> None:
     with pytest.raises(InvalidInputError):

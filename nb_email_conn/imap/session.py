@@ -119,7 +119,7 @@ class ImapSession:
             if isinstance(exc, ssl.SSLEOFError):
                 raise ConnectionFailedError(f"the IMAP server {host}:{port} closed the TLS connection.") from exc
             raise security_error(exc, host=host, port=port, protocol="IMAP") from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             self._drop()
             raise OperationTimeoutError(
                 f"the IMAP server {host}:{port} did not answer within {self.config.timeout:g} s while {action}."
@@ -137,7 +137,9 @@ class ImapSession:
             raise ConnectionFailedError(f"the IMAP connection to {host}:{port} dropped while {action}.") from exc
         except OSError as exc:
             self._drop()
-            raise ConnectionFailedError(f"could not reach the IMAP server {host}:{port}: {exc.strerror or exc}.") from exc
+            raise ConnectionFailedError(
+                f"could not reach the IMAP server {host}:{port}: {exc.strerror or exc}."
+            ) from exc
         except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
             raise ServerError(f"the IMAP server refused {action}: {_text(exc)[:300]}", response=_text(exc)) from exc
 
@@ -221,8 +223,8 @@ class ImapSession:
     def _close_quietly(client: IMAPClient) -> None:
         try:
             client.shutdown()
-        except Exception:  # noqa: BLE001 - shutdown noise is irrelevant
-            pass
+        except Exception as exc:  # shutdown noise on a dead socket is irrelevant
+            log.debug("ignored while closing the IMAP socket: %s", type(exc).__name__)
 
     def _drop(self) -> None:
         client, self._client, self._selected = self._client, None, None
@@ -235,7 +237,7 @@ class ImapSession:
             if client is not None:
                 try:
                     client.logout()
-                except Exception:  # noqa: BLE001 - logout on a dead socket is fine to ignore
+                except Exception:
                     self._close_quietly(client)
 
     # -- running work -------------------------------------------------------------------
@@ -325,4 +327,3 @@ class ImapSession:
                 f"{selected.uidvalidity}), so these refs may name other messages now. Search again.",
             )
         return selected
-

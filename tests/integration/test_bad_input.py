@@ -108,7 +108,9 @@ def test_ambiguous_addresses_are_refused_not_guessed(
     assert smtp_starttls.messages == []
 
 
-def test_refs_from_another_account_are_refused(seeded: tuple[nec.EmailConnection, Any], fresh_mailbox: DovecotServer) -> None:
+def test_refs_from_another_account_are_refused(
+    seeded: tuple[nec.EmailConnection, Any], fresh_mailbox: DovecotServer
+) -> None:
     conn, before = seeded
     ref = conn.search_emails().iloc[0]["ref"]
     foreign = ref.replace("alice%40example.org", "bob%40example.org")

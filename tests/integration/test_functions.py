@@ -31,8 +31,23 @@ def test_search_returns_newest_first_with_the_contract_columns(
 ) -> None:
     seed_inbox(fresh_mailbox, 6)
     df = conn.search_emails()
-    required = {"ref", "folder", "uid", "date", "from_name", "from_addr", "to", "cc", "subject", "flags", "seen",
-                "size", "has_attachments", "message_id", "in_reply_to"}
+    required = {
+        "ref",
+        "folder",
+        "uid",
+        "date",
+        "from_name",
+        "from_addr",
+        "to",
+        "cc",
+        "subject",
+        "flags",
+        "seen",
+        "size",
+        "has_attachments",
+        "message_id",
+        "in_reply_to",
+    }
     assert required <= set(df.columns)
     assert list(df["subject"]) == [f"Message {i}" for i in range(5, -1, -1)]
     assert df["date"].dt.tz is not None
@@ -43,11 +58,15 @@ def test_search_returns_newest_first_with_the_contract_columns(
 
 def test_search_query_language_and_keywords(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_inbox(fresh_mailbox, 6)
-    subjects = lambda df: sorted(df["subject"])  # noqa: E731
+    subjects = lambda df: sorted(df["subject"])
     assert subjects(conn.search_emails("from:carol")) == ["Message 1", "Message 3", "Message 5"]
     assert subjects(conn.search_emails("-from:carol")) == ["Message 0", "Message 2", "Message 4"]
-    assert subjects(conn.search_emails("from:carol OR subject:\"Message 0\"")) == [
-        "Message 0", "Message 1", "Message 3", "Message 5"]
+    assert subjects(conn.search_emails('from:carol OR subject:"Message 0"')) == [
+        "Message 0",
+        "Message 1",
+        "Message 3",
+        "Message 5",
+    ]
     assert subjects(conn.search_emails("has:attachment")) == ["Message 2"]
     assert subjects(conn.search_emails("invoices")) == ["Message 3"]
     day3 = (BASE + timedelta(days=3)).strftime("%Y-%m-%d")
@@ -92,13 +111,19 @@ def test_get_email_gives_text_attachments_and_headers(conn: nec.EmailConnection,
 
 
 def test_send_email_reaches_the_server_bcc_only_in_the_envelope_and_is_filed_in_sent(
-    conn: nec.EmailConnection, fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer,
+    conn: nec.EmailConnection,
+    fresh_mailbox: DovecotServer,
+    smtp_starttls: SmtpServer,
     approvals: list[nec.ActionRequest],
 ) -> None:
     frame = pd.DataFrame({"region": ["north", "süd"], "revenue": [10, 20]})
     sent = conn.send_email(
-        "Bob <bob@example.org>", "Q3 numbers – ünïcode", "See attached.\nRegards",
-        cc="carol@example.net", bcc="audit@example.org", attachments=[("q3.csv", frame)],
+        "Bob <bob@example.org>",
+        "Q3 numbers – ünïcode",
+        "See attached.\nRegards",
+        cc="carol@example.net",
+        bcc="audit@example.org",
+        attachments=[("q3.csv", frame)],
     )
     assert sorted(sent.recipients) == ["audit@example.org", "bob@example.org", "carol@example.net"]
     preview = approvals[0].preview
@@ -203,5 +228,5 @@ def test_awaitable_forms(conn: nec.EmailConnection, fresh_mailbox: DovecotServer
         count = await conn.update_flags_async(df, add="\\Flagged")
         return df, email, count
 
-    df, email, count = asyncio.run(flow())
+    _df, email, count = asyncio.run(flow())
     assert email.subject == "Message 1" and count == 1

@@ -30,9 +30,15 @@ PASSWORD = "alicepass"
 
 def fake_config(port: int, encryption: str, ca_file: str | None, **changes: object) -> nec.ConnectionConfig:
     settings: dict[str, object] = {
-        "name": "fake", "username": ALICE, "imap_host": "127.0.0.1", "imap_port": port,
-        "imap_encryption": encryption, "smtp_port": port, "smtp_encryption": encryption,
-        "ca_file": ca_file, "timeout": 5.0,
+        "name": "fake",
+        "username": ALICE,
+        "imap_host": "127.0.0.1",
+        "imap_port": port,
+        "imap_encryption": encryption,
+        "smtp_port": port,
+        "smtp_encryption": encryption,
+        "ca_file": ca_file,
+        "timeout": 5.0,
     }
     settings.update(changes)
     return nec.ConnectionConfig(**settings)  # type: ignore[arg-type]
@@ -40,8 +46,12 @@ def fake_config(port: int, encryption: str, ca_file: str | None, **changes: obje
 
 @pytest.mark.parametrize(
     ("encryption", "smtp_fixture", "tls_expected"),
-    [("SslOnConnect", "smtp_implicit", True), ("StartTls", "smtp_starttls", True),
-     ("Auto", "smtp_starttls", True), ("None", "smtp_plain", False)],
+    [
+        ("SslOnConnect", "smtp_implicit", True),
+        ("StartTls", "smtp_starttls", True),
+        ("Auto", "smtp_starttls", True),
+        ("None", "smtp_plain", False),
+    ],
 )
 def test_the_four_encryption_modes_connect_and_report_tls(
     dovecot: DovecotServer, request: pytest.FixtureRequest, encryption: str, smtp_fixture: str, tls_expected: bool
@@ -107,7 +117,7 @@ def test_bytes_injected_before_tls_are_dropped_and_capabilities_asked_again(test
 
 def test_untrusted_certificate_is_refused_with_advice(dovecot: DovecotServer) -> None:
     cfg = dovecot.config(ALICE, ca_file=None)
-    with pytest.raises(nec.SecurityError, match="not trusted.*ca_file"):
+    with pytest.raises(nec.SecurityError, match=r"not trusted.*ca_file"):
         nec.EmailConnection(cfg, password=PASSWORD).list_folders()
     # verify_tls=False is the explicit, reported escape hatch.
     insecure = nec.EmailConnection(cfg.replace(verify_tls=False), password=PASSWORD)
@@ -239,10 +249,15 @@ def test_disabled_functions_refuse_before_any_network_traffic() -> None:
         conn.policies[name] = "disabled"
     ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
     calls = [
-        lambda: conn.list_folders(), lambda: conn.search_emails("x"), lambda: conn.get_email(ref),
-        lambda: conn.send_email("bob@example.org", "s", "b"), lambda: conn.create_draft("bob@example.org", "s", "b"),
-        lambda: conn.delete_emails(ref), lambda: conn.update_flags(ref, add="\\Seen"),
-        lambda: conn.move_emails(ref, "Archive"), lambda: conn.copy_emails(ref, "Archive"),
+        lambda: conn.list_folders(),
+        lambda: conn.search_emails("x"),
+        lambda: conn.get_email(ref),
+        lambda: conn.send_email("bob@example.org", "s", "b"),
+        lambda: conn.create_draft("bob@example.org", "s", "b"),
+        lambda: conn.delete_emails(ref),
+        lambda: conn.update_flags(ref, add="\\Seen"),
+        lambda: conn.move_emails(ref, "Archive"),
+        lambda: conn.copy_emails(ref, "Archive"),
     ]
     for call in calls:
         with pytest.raises(nec.FunctionDisabledError):
