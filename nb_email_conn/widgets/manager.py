@@ -1,0 +1,351 @@
+"""``nec.ConnectionManager``: the connection form as an anywidget.
+
+Synced traits hold only what may land in a saved notebook (form values without the
+password, saved names, policies, status). The password arrives in one custom-message
+request, is kept in a private attribute that never prints, and is never sent back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..config import ConnectionConfig
+from ..errors import EmailConnError, InvalidInputError, SecretStoreError
+from ..policy import DEFAULT_POLICIES, FUNCTIONS, Policy
+from .backend import KernelBackend, ManagerBackend
+from .base import reject_unknown_kwargs, static_file
+from .protocol import Call, RequestRouter
+
+FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ConnectionConfig))
+
+FUNCTION_DESCRIPTIONS: Mapping[str, str] = {
+    "list_folders": "List the mailbox folders.",
+    "search_emails": "Search a folder; returns a DataFrame.",
+    "get_email": "Read one message.",
+    "send_email": "Send mail as you.",
+    "create_draft": "Save a draft in Drafts.",
+    "delete_emails": "Move messages to Trash, or delete them permanently.",
+    "update_flags": "Mark read/unread, flag, and other flags.",
+    "move_emails": "Move messages to another folder.",
+    "copy_emails": "Copy messages to another folder.",
+}
+
+
+class _KeptPassword:
+    """The password for this session, in kernel memory only; never shown by repr or str."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<password hidden>"
+
+    __str__ = __repr__
+
+
+def _form_values(config: ConnectionConfig | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": "",
+        "username": "",
+        "imap_host": "",
+        "imap_port": None,
+        "imap_encryption": "SslOnConnect",
+        "smtp_host": "",
+        "smtp_port": None,
+        "smtp_encryption": "SslOnConnect",
+        "from_address": "",
+        "ca_file": "",
+        "verify_tls": True,
+        "timeout": 30.0,
+    }
+    if config is not None:
+        values.update(config.to_dict())
+    values.update(fields)
+    ports = ("imap_port", "smtp_port")
+    return {key: ("" if value is None and key not in ports else value) for key, value in values.items()}
+
+
+def config_from_values(values: Mapping[str, Any]) -> ConnectionConfig:
+    """Build and validate a ConnectionConfig from the form; empty optional fields mean "default"."""
+    if not isinstance(values, Mapping):
+        raise InvalidInputError("values must be an object.", field="values")
+    unknown = sorted(set(values) - set(FORM_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"unknown form field {unknown[0]!r}.", field=unknown[0])
+    data = {key: value for key, value in values.items() if value not in ("", None)}
+    data.setdefault("name", "")
+    data.setdefault("username", "")
+    data.setdefault("imap_host", "")
+    return ConnectionConfig(**data)
+
+
+class ConnectionManager(anywidget.AnyWidget):
+    """The connection form: fill it, Test connection, Save, then use ``manager.connection``.
+
+    ``ConnectionManager()`` starts empty; ``ConnectionManager(config)`` or
+    ``ConnectionManager("work")`` (a saved name) starts filled; form fields may also be given
+    as keywords (``imap_host="imap.example.org"``). ``password=`` keeps a password for this
+    session without typing it (it never becomes widget state).
+    """
+
+    _esm = static_file("manager.js")
+    _css = static_file("manager.css")
+
+    values = traitlets.Dict().tag(sync=True)
+    password_set = traitlets.Bool(False).tag(sync=True)
+    saved: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    policies = traitlets.Dict().tag(sync=True)
+    functions: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    status = traitlets.Dict({"state": "idle", "message": ""}).tag(sync=True)
+    report = traitlets.Dict().tag(sync=True)  # {} until a test ran
+    keyring = traitlets.Dict({"usable": True, "description": ""}).tag(sync=True)
+    session_only = traitlets.Bool(False).tag(sync=True)
+    connection_name = traitlets.Unicode("").tag(sync=True)
+
+    _accepted = frozenset({"password", "policies", "session_only", "backend", *FORM_FIELDS})
+
+    def __init__(self, config: ConnectionConfig | str | None = None, **kwargs: Any) -> None:
+        reject_unknown_kwargs(type(self).__name__, kwargs, self._accepted)
+        password = kwargs.pop("password", None)
+        initial_policies = kwargs.pop("policies", None)
+        session_only = bool(kwargs.pop("session_only", False))
+        self._backend: ManagerBackend = kwargs.pop("backend", None) or KernelBackend()
+        self._password: _KeptPassword | None = None
+        self._connection: Any = None
+        self._saved_name: str | None = None
+        self._lock = threading.RLock()
+
+        policies = {name: DEFAULT_POLICIES[name].value for name in FUNCTIONS}
+        if isinstance(config, str):
+            config, saved_policies = self._backend.load(config)
+            policies.update(saved_policies)
+            self._saved_name = config.name
+        if initial_policies:
+            policies.update({name: Policy.parse(value).value for name, value in dict(initial_policies).items()})
+            for name in policies:
+                if name not in DEFAULT_POLICIES:
+                    raise InvalidInputError(f"{name!r} is not one of the nine functions.", field="policies")
+        if password is not None:
+            if not isinstance(password, str):
+                raise InvalidInputError("password must be a string.", field="password")
+            self._password = _KeptPassword(password)
+
+        super().__init__(
+            values=_form_values(config, kwargs),
+            policies=policies,
+            functions=[
+                {"name": name, "description": FUNCTION_DESCRIPTIONS[name], "default": DEFAULT_POLICIES[name].value}
+                for name in FUNCTIONS
+            ],
+            session_only=session_only,
+            password_set=self._password is not None or self._saved_name is not None,
+        )
+        self._refresh_keyring()
+        self._refresh_saved()
+        self._router = RequestRouter(self, thread_name="nec-manager")
+        self._router.register("test_connection", self._handle_test, slow=True)
+        self._router.register("save", self._handle_save, slow=True)
+        self._router.register("load", self._handle_load)
+        self._router.register("forget", self._handle_forget)
+        self._router.register("set_policy", self._handle_set_policy)
+
+    # --- public -----------------------------------------------------------------------
+    @property
+    def config(self) -> ConnectionConfig:
+        """The form's settings, validated (raises InvalidInputError naming the bad field)."""
+        return config_from_values(self.values)
+
+    @property
+    def connection(self) -> Any:
+        """The ready EmailConnection, with this form's settings and policies.
+
+        Created by Test connection or Save; otherwise from the form and a known password.
+        """
+        with self._lock:
+            if self._connection is not None:
+                return self._connection
+            if self._password is None and self._saved_name is None:
+                raise EmailConnError(
+                    "No connection yet: fill in the form, type the password, then click Test connection or Save."
+                )
+            self._open(self.config)
+            return self._connection
+
+    def close(self) -> None:
+        """Close the live connection (if any) and the widget."""
+        if hasattr(self, "_router"):  # also called by __del__ after a refused __init__
+            with self._lock:
+                self._close_connection()
+            self._router.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        name = self.values.get("name") or "(unnamed)"
+        return f"<ConnectionManager {name!r} connected={bool(self.connection_name)}>"
+
+    # --- request handlers (the front end's buttons) ---------------------------------------
+    def _handle_test(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        config = config_from_values(params.get("values", self.values))
+        password = self._password_for(config, params.get("password"), required_unless_saved=True)
+        self.values = _form_values(config, {})
+        self.status = {"state": "working", "message": f"Testing {config.name}…"}
+        self.report = {}
+        try:
+            report = self._backend.test_connection(config, password)
+        except Exception:
+            self.status = {"state": "error", "message": "The connection test could not run."}
+            raise
+        if call.cancelled.is_set():
+            self.status = {"state": "idle", "message": "Test cancelled."}
+            return {"ok": False, "cancelled": True}
+        self.report = report
+        ok = bool(report.get("ok"))
+        if ok:
+            with self._lock:
+                self._keep(password)
+                self._open(config, password)
+            suffix = " (insecure settings)" if report.get("insecure") else ""
+            self.status = {"state": "ok", "message": f"Connection works{suffix}. manager.connection is ready."}
+        else:
+            failed = next((step for step in report.get("steps", []) if not step.get("ok")), None)
+            where = f" at {str(failed.get('protocol', '')).upper()} {failed.get('name', '')}" if failed else ""
+            self.status = {"state": "error", "message": f"Connection test failed{where}."}
+        return {"ok": ok}
+
+    def _handle_save(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        config = config_from_values(params.get("values", self.values))
+        password = self._password_for(config, params.get("password"), required_unless_saved=True)
+        usable, _ = self._refresh_keyring()
+        session_only = bool(params.get("session_only", self.session_only)) or not usable
+        try:
+            self._backend.save(config, password, self.policies, session_only)
+        except SecretStoreError:
+            self._refresh_keyring()
+            self.status = {
+                "state": "error",
+                "message": "The keyring did not work; tick 'session only' and Save again "
+                "to keep the password in memory.",
+            }
+            raise
+        self.values = _form_values(config, {})
+        self.session_only = session_only
+        self._saved_name = config.name
+        self.password_set = True
+        self._refresh_saved()
+        where = "for this session only" if session_only else "in the keyring"
+        with self._lock:
+            self._keep(password)
+            self._open(config, password)
+        self.status = {"state": "ok", "message": f"Saved {config.name!r} (password {where})."}
+        return {"saved": config.name, "session_only": session_only}
+
+    def _handle_load(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise InvalidInputError("name must be a string.", field="name")
+        config, policies = self._backend.load(name)
+        with self._lock:
+            self._close_connection()
+            self._password = None
+            self._saved_name = config.name
+        self.values = _form_values(config, {})
+        self.policies = {**self.policies, **{key: Policy.parse(value).value for key, value in policies.items()}}
+        self.password_set = True
+        self.report = {}
+        self.status = {"state": "idle", "message": f"Loaded {config.name!r}."}
+        return {"name": config.name}
+
+    def _handle_forget(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise InvalidInputError("name must be a string.", field="name")
+        self._backend.forget(name)
+        if self._saved_name == name:
+            self._saved_name = None
+            self.password_set = self._password is not None
+        self._refresh_saved()
+        self.status = {"state": "idle", "message": f"Forgot {name!r} (settings and stored password)."}
+        return {"forgotten": name}
+
+    def _handle_set_policy(self, params: dict[str, Any], call: Call) -> dict[str, str]:
+        function = params.get("function")
+        if function not in DEFAULT_POLICIES:
+            raise InvalidInputError(f"{function!r} is not one of the nine functions.", field="function")
+        policy = Policy.parse(params.get("policy", ""))
+        self.policies = {**self.policies, str(function): policy.value}
+        with self._lock:
+            if self._connection is not None:
+                self._connection.policies[function] = policy  # enforced in the kernel, at once
+        if self._saved_name is not None and self._saved_name == self.values.get("name"):
+            # Saved connections keep their policies; password None leaves the stored secret alone.
+            self._backend.save(self.config, None, self.policies, self.session_only)
+        return dict(self.policies)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _password_for(self, config: ConnectionConfig, sent: Any, *, required_unless_saved: bool) -> str | None:
+        if sent is not None:
+            if not isinstance(sent, str):
+                raise InvalidInputError("password must be a string.", field="password")
+            if any(ch in sent for ch in "\r\n\0"):
+                raise InvalidInputError("The password must not contain line breaks or NUL.", field="password")
+            return sent
+        if self._password is not None:
+            return self._password.reveal()
+        if required_unless_saved and self._saved_name != config.name:
+            raise InvalidInputError("Type the password (or app password) first.", field="password")
+        return None  # the saved connection's stored secret
+
+    def _keep(self, password: str | None) -> None:
+        if password is not None:
+            self._password = _KeptPassword(password)
+            self.password_set = True
+
+    def _open(self, config: ConnectionConfig, password: str | None = None) -> None:
+        """Replace the live connection; the widget follows policy changes made in Python."""
+        if password is None and self._password is not None:
+            password = self._password.reveal()
+        self._close_connection()
+        connection = self._backend.open_connection(config, password, self.policies)
+        observe = getattr(getattr(connection, "policies", None), "observe", None)
+        if observe is not None:
+            observe(self._policy_changed_in_python)
+        self._connection = connection
+        self.connection_name = config.name
+
+    def _policy_changed_in_python(self, name: str, policy: Policy) -> None:
+        if self.policies.get(name) != Policy.parse(policy).value:
+            self.policies = {**self.policies, name: Policy.parse(policy).value}
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):  # best effort: the server may already be gone
+                self._connection.close()
+        self._connection = None
+        self.connection_name = ""
+
+    def _refresh_keyring(self) -> tuple[bool, str]:
+        try:
+            usable, description = self._backend.keyring_status()
+        except Exception as exc:  # the secrets module itself failed: say so, offer session-only
+            usable, description = False, f"keyring unavailable: {type(exc).__name__}"
+        self.keyring = {"usable": usable, "description": description}
+        return usable, description
+
+    def _refresh_saved(self) -> None:
+        try:
+            saved = self._backend.list_saved()
+        except Exception:
+            saved = []
+        self.saved = [{"name": c.name, "username": c.username, "imap_host": c.imap_host} for c in saved]
