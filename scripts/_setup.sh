@@ -37,9 +37,6 @@ setup_js() {
   if ! command -v npm >/dev/null 2>&1; then
     apt_install npm nodejs npm
   fi
-  if [ -f package.json ]; then
-    log "installing npm packages and building the widgets"
-    npm ci --no-audit --no-fund --loglevel=error
-    npm run --silent build
-  fi
+  log "installing npm packages and building the widgets"
+  (cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 }
