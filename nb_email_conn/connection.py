@@ -224,7 +224,9 @@ class EmailConnection:
             return rows
 
         rows = self._session.run("reading folder status", work, idempotent=True)
-        frame: pd.DataFrame = pd.DataFrame(rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"])
+        frame: pd.DataFrame = pd.DataFrame(
+            rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"]
+        )
         frame["messages"] = frame["messages"].astype("Int64")
         frame["unseen"] = frame["unseen"].astype("Int64")
         return frame

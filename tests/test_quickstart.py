@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -14,13 +13,14 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb
 
 
 @pytest.mark.slow
-def test_quickstart_notebook_runs_on_the_sandbox(tmp_path: Path) -> None:
+def test_quickstart_notebook_runs_on_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # A private config folder, so the notebook starts its own sandbox instead of attaching.
     env_home = tmp_path / "home"
     env_home.mkdir()
-    os.environ["NB_EMAIL_CONN_HOME"] = str(env_home)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    monkeypatch.setenv("NB_EMAIL_CONN_HOME", str(env_home))  # the kernel inherits it
+    resources = {"metadata": {"path": str(tmp_path)}}
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources=resources)
     client.execute()
     outputs = [cell.get("outputs", []) for cell in notebook.cells if cell.cell_type == "code"]
     errors = [o for cell in outputs for o in cell if o.get("output_type") == "error"]

@@ -15,10 +15,9 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-from ..errors import InvalidInputError, OutcomeUnknownError, ServerError, StaleReferenceError
+from ..errors import ConnectionFailedError, InvalidInputError, OutcomeUnknownError, ServerError, StaleReferenceError
 from ..refs import MessageRef, uid_sets
 from ..validation import check_flag
-from ..errors import ConnectionFailedError
 from .session import ImapSession
 
 _COPYUID = re.compile(rb"(\d+)\s+([\d:,]+)\s+([\d:,]+)")
