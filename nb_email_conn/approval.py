@@ -378,7 +378,7 @@ class Gate:
         elif inspect.isawaitable(answer):
             asyncio.ensure_future(answer).add_done_callback(on_decision)
         else:
-            raise InvalidInputError("the approver returned something that is not a Decision.", field="approver")
+            _as_decision(answer)  # raises the same clear error as the blocking path
         return handle
 
     # -- awaitable calls ----------------------------------------------------------------

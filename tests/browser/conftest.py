@@ -49,10 +49,11 @@ def _free_port() -> int:
 
 
 class Lab:
-    def __init__(self, url: str, token: str, root: Path) -> None:
+    def __init__(self, url: str, token: str, root: Path, home: Path) -> None:
         self.url = url
         self.token = token
         self.root = root
+        self.home = home  # the kernel's NB_EMAIL_CONN_HOME (saved connections)
 
     def notebook_url(self, name: str) -> str:
         # A workspace per notebook: otherwise JupyterLab reopens the previous test's notebook.
@@ -99,14 +100,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))  # no popup
     port = _free_port()
     token = secrets.token_hex(16)
+    home = base / "nec-home"
+    home.mkdir()
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        # tests/ too: the kernel loads the in-memory keyring from tests/servers/memory_keyring.py.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH")])),
         "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-        "NB_EMAIL_CONN_HOME": str(base / "nec-home"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "NB_EMAIL_CONN_HOME": str(home),
+        # The kernel is another process: the test's in-memory keyring cannot reach it, so each
+        # kernel gets its own (never the machine's real keyring).
+        "PYTHON_KEYRING_BACKEND": "servers.memory_keyring.MemoryKeyring",
     }
     log = (base / "lab.log").open("w")
     process = subprocess.Popen(
@@ -142,7 +148,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         process.terminate()
         pytest.fail(f"JupyterLab did not start; see {base / 'lab.log'}")
     try:
-        yield Lab(url, token, root)
+        yield Lab(url, token, root, home)
     finally:
         process.terminate()
         try:
@@ -152,7 +158,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API runs an event loop: end it with the module
 def browser() -> Iterator[Any]:
     _require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
