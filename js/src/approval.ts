@@ -63,9 +63,10 @@ function previewTable(preview: Record<string, unknown>): HTMLElement {
     const value = preview[key];
     if (value === null || value === undefined || (Array.isArray(value) && value.length === 0))
       continue;
-    table.append(
-      h("tr", {}, [h("th", { text: key.replace(/_/g, " ") }), h("td", { text: asText(value) })]),
-    );
+    // "size" is the whole message in bytes: shown as a human size, like the attachments.
+    const label = key === "size" ? "message size" : key.replace(/_/g, " ");
+    const text = key === "size" ? humanSize(value) : asText(value);
+    table.append(h("tr", {}, [h("th", { text: label }), h("td", { text })]));
   }
   const attachments = preview.attachments;
   if (Array.isArray(attachments) && attachments.length > 0) {

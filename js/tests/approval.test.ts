@@ -53,6 +53,14 @@ describe("approval widget", () => {
     expect(el.querySelectorAll('[data-testid="messages"] tbody tr')).toHaveLength(1);
   });
 
+  it("shows the message size in human units", () => {
+    const state = initial();
+    state.request.preview.size = 48_213;
+    const { el } = setup(state);
+    const rows = [...el.querySelectorAll(".nec-preview tr")].map((row) => row.textContent);
+    expect(rows).toContain("message size47.1 KB");
+  });
+
   it("sends one decision only, even on a double click", () => {
     const { model, button } = setup();
     button("approve").click();

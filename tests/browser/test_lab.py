@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from .notebook import cell, open_notebook, run_cell, save, wait_for_output
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 SECRET = "pw-that-must-never-be-saved-7f3a"
 
 REQUEST_CELL = """
@@ -61,8 +59,6 @@ def test_the_form_renders_and_the_password_never_reaches_the_saved_notebook(lab:
     assert form.get_by_label("Password", exact=True).input_value() == ""  # cleared as it was sent
     form.get_by_test_id("report").get_by_text("Connection test failed.").wait_for(timeout=60_000)
     test_seconds = time.perf_counter() - clicked
-    page.wait_for_timeout(300)
-    form.screenshot(path=str(DOCS_IMAGES / "connection-manager.png"))
     run_cell(page, 1)
     wait_for_output(page, 1, "password kept: False")  # a failed test keeps nothing
     save(page)
@@ -98,7 +94,6 @@ def test_an_awaited_decision_and_a_worker_thread_both_receive_the_click(lab: Any
     widget.wait_for()
     render_seconds = time.perf_counter() - started
     assert "q3.pdf (application/pdf, 47.1 KB)" in widget.inner_text()
-    widget.screenshot(path=str(DOCS_IMAGES / "approval-widget.png"))
 
     # 1. a cell awaiting the future: the kernel must still receive the click
     run_cell(page, 2, wait=False)
