@@ -19,6 +19,7 @@ import traitlets
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError, SecretStoreError
 from ..policy import DEFAULT_POLICIES, FUNCTIONS, Policy
+from ..secrets import get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
 from .protocol import Call, RequestRouter
@@ -137,6 +138,9 @@ class ConnectionManager(anywidget.AnyWidget):
             for name in policies:
                 if name not in DEFAULT_POLICIES:
                     raise InvalidInputError(f"{name!r} is not one of the nine functions.", field="policies")
+        if password is None and isinstance(config, ConnectionConfig) and has_session_password(config.name):
+            # The sandbox (or an earlier session_only save) left it in this kernel's memory.
+            password = get_password(config.name)
         if password is not None:
             if not isinstance(password, str):
                 raise InvalidInputError("password must be a string.", field="password")
