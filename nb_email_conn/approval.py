@@ -227,7 +227,7 @@ class Gate:
         try:
             details = preview(arguments)  # validates arguments before bothering a human
         except BaseException as exc:
-            row.update(outcome="failed", error=type(exc).__name__)
+            row.update(decision="not asked", outcome="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
             raise
         request = ActionRequest(function, dict(arguments), details, connection=self._name)
         approver = self._approver_of()
@@ -387,7 +387,8 @@ class Gate:
     ) -> Any:
         policy, row = self._admit(function, arguments)
         if policy is Policy.CONFIRM:
-            request, approver = self._request(function, arguments, preview, row)
+            # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
+            request, approver = await asyncio.to_thread(self._request, function, arguments, preview, row)
             answer: Any = approver(request)
             if isinstance(answer, concurrent.futures.Future):
                 answer = await asyncio.wrap_future(answer)

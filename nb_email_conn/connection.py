@@ -227,6 +227,8 @@ class EmailConnection:
         frame: pd.DataFrame = pd.DataFrame(
             rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"]
         )
+        for column in ("name", "special_use", "delimiter"):
+            frame[column] = frame[column].astype("string")
         frame["messages"] = frame["messages"].astype("Int64")
         frame["unseen"] = frame["unseen"].astype("Int64")
         return frame

@@ -211,3 +211,32 @@ def test_audit_log_redacts_secrets_and_attachment_bytes() -> None:
     assert "hunter2" not in text and "secret-bytes" not in text
     assert frame.iloc[-1]["arguments"]["attachments"] == ["a.pdf"]
     assert str(frame["time"].dtype).startswith("datetime64") and frame["time"].dt.tz is not None
+
+
+def test_console_prompt_is_the_default_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from nb_email_conn import approval
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    assert approval.default_approver() is approval.console_approver
+    answers = iter(["n", "wrong address"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    gate, run, _ = make_gate(approval.default_approver())
+    with pytest.raises(nec.ActionRejectedError, match="wrong address"):
+        call(gate, run, subject="hi")
+    monkeypatch.setattr("builtins.input", lambda prompt="": "y")
+    assert call(gate, run, subject="hi") == "ran"
+
+
+def test_no_terminal_and_no_kernel_means_no_default_approver(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from nb_email_conn import approval
+
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    assert approval.default_approver() is None
