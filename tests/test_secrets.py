@@ -12,32 +12,12 @@ import keyring.backends.fail
 import keyring.backends.null
 import keyring.errors
 import pytest
+from servers.memory_keyring import MemoryKeyring
 
 from nb_email_conn import secrets
 from nb_email_conn.errors import InvalidInputError, SecretStoreError
 
 PASSWORD = "s3cr3t-Pässwörd!"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An in-memory keyring, as a desktop keyring behaves (not found on delete = error)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.values:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.values[(service, username)]
 
 
 class LockedKeyring(MemoryKeyring):
@@ -85,10 +65,10 @@ def test_status_says_plainly_when_no_backend_works(backend: keyring.backend.Keyr
 
 def test_password_round_trip_through_the_keyring(memory: MemoryKeyring) -> None:
     assert secrets.store_password("work", PASSWORD) == "keyring"
-    assert memory.values == {("nb-email-conn", "work"): PASSWORD}
+    assert memory.passwords == {("nb-email-conn", "work"): PASSWORD}
     assert secrets.get_password("work") == PASSWORD
     secrets.forget_password("work")
-    assert memory.values == {}
+    assert memory.passwords == {}
     with pytest.raises(SecretStoreError, match=r"no password saved for connection 'work'.*save_connection"):
         secrets.get_password("work")
 
@@ -101,7 +81,7 @@ def test_forgetting_a_missing_password_is_fine(memory: MemoryKeyring) -> None:
 
 def test_session_only_never_touches_the_keyring(memory: MemoryKeyring) -> None:
     assert secrets.store_password("demo", PASSWORD, session_only=True) == "session"
-    assert memory.values == {}
+    assert memory.passwords == {}
     assert secrets.get_password("demo") == PASSWORD
     secrets.forget_password("demo")
     with pytest.raises(SecretStoreError):
@@ -148,7 +128,7 @@ def test_bad_password_is_refused_without_echoing_it(memory: MemoryKeyring) -> No
             secrets.store_password("work", bad)
         assert info.value.field == "password"
         assert "secret" not in str(info.value)
-    assert memory.values == {}
+    assert memory.passwords == {}
 
 
 def test_no_password_in_logs(memory: MemoryKeyring, caplog: pytest.LogCaptureFixture) -> None:

@@ -12,6 +12,7 @@ import keyring.backend
 import keyring.backends.fail
 import keyring.errors
 import pytest
+from servers.memory_keyring import MemoryKeyring
 
 import nb_email_conn as nec
 from nb_email_conn import secrets, store
@@ -20,25 +21,6 @@ from nb_email_conn.errors import InvalidInputError, SecretStoreError
 from nb_email_conn.policy import Policies
 
 PASSWORD = "Tr0ub4dor&3-ÿ"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.values:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.values[(service, username)]
 
 
 @pytest.fixture
@@ -93,7 +75,7 @@ def test_round_trip_keeps_every_setting_including_non_ascii(home: Path, memory: 
     assert policies["send_email"] == "disabled"
     assert policies["get_email"] == "enabled"
     assert policies["delete_emails"] == "confirm"
-    assert memory.values == {("nb-email-conn", "work"): PASSWORD}
+    assert memory.passwords == {("nb-email-conn", "work"): PASSWORD}
     assert "zoë.ångström@example.org" in (home / "connections.toml").read_text(encoding="utf-8")
 
 
@@ -143,8 +125,8 @@ def test_forget_connection_removes_settings_and_secret(home: Path, memory: Memor
     nec.save_connection(_config("home"), password="other")
     nec.forget_connection("work")
     assert [c.name for c in nec.list_connections()] == ["home"]
-    assert ("nb-email-conn", "work") not in memory.values
-    assert ("nb-email-conn", "home") in memory.values
+    assert ("nb-email-conn", "work") not in memory.passwords
+    assert ("nb-email-conn", "home") in memory.passwords
     with pytest.raises(InvalidInputError, match="no saved connection named 'work'"):
         nec.forget_connection("work")
 
@@ -164,7 +146,7 @@ def test_corrupt_file_names_file_and_line_and_is_left_alone(home: Path, memory: 
         assert str(path) in str(info.value)
         assert "line 3" in str(info.value)
     assert path.read_text() == broken  # a save did not overwrite what the user may want to fix
-    assert memory.values == {}  # and stored no password for a connection it could not save
+    assert memory.passwords == {}  # and stored no password for a connection it could not save
 
 
 def test_bad_values_in_the_file_name_the_connection(home: Path, memory: MemoryKeyring) -> None:
@@ -200,7 +182,7 @@ def test_save_connection_refuses_what_is_not_a_config(home: Path, memory: Memory
         nec.save_connection({"name": "work"}, password=PASSWORD)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="policy"):
         nec.save_connection(_config(), password=PASSWORD, policies={"send_email": "sometimes"})
-    assert memory.values == {}
+    assert memory.passwords == {}
     assert not home.exists()
 
 

@@ -306,7 +306,8 @@ def build_message(
 # --------------------------------------------------------------------------- preview
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
+    """1536 → '1.5 KB': sizes as people read them, in previews and displays."""
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:
@@ -325,7 +326,7 @@ def preview_of(composed: ComposedMessage, *, action: str = "Send") -> dict[str, 
     if composed.attachments:
         total = sum(size for _, _, size in composed.attachments)
         n = len(composed.attachments)
-        summary += f" with {n} attachment{'s' if n != 1 else ''} ({_size_text(total)})"
+        summary += f" with {n} attachment{'s' if n != 1 else ''} ({size_text(total)})"
     return {
         "summary": summary,
         "from": _display(composed.sender),

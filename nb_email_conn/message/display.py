@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .compose import size_text as _size_text
+
 if TYPE_CHECKING:
     from .parse import Attachment, Email
 
@@ -223,14 +225,6 @@ def _inline_images(attachments: list[Attachment]) -> dict[str, str]:
         encoded = base64.b64encode(attachment.data).decode("ascii")
         images[attachment.content_id] = f"data:{content_type};base64,{encoded}"
     return images
-
-
-def _size_text(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _row(label: str, value: str) -> str:

@@ -19,7 +19,7 @@ import traitlets
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError, SecretStoreError
 from ..policy import DEFAULT_POLICIES, FUNCTIONS, Policy
-from ..secrets import get_password, has_session_password
+from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
 from .protocol import Call, RequestRouter
@@ -37,23 +37,6 @@ FUNCTION_DESCRIPTIONS: Mapping[str, str] = {
     "move_emails": "Move messages to another folder.",
     "copy_emails": "Copy messages to another folder.",
 }
-
-
-class _KeptPassword:
-    """The password for this session, in kernel memory only; never shown by repr or str."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<password hidden>"
-
-    __str__ = __repr__
 
 
 def _form_values(config: ConnectionConfig | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +106,7 @@ class ConnectionManager(anywidget.AnyWidget):
         initial_policies = kwargs.pop("policies", None)
         session_only = bool(kwargs.pop("session_only", False))
         self._backend: ManagerBackend = kwargs.pop("backend", None) or KernelBackend()
-        self._password: _KeptPassword | None = None
+        self._password: Secret | None = None
         self._connection: Any = None
         self._saved_name: str | None = None
         self._lock = threading.RLock()
@@ -144,7 +127,7 @@ class ConnectionManager(anywidget.AnyWidget):
         if password is not None:
             if not isinstance(password, str):
                 raise InvalidInputError("password must be a string.", field="password")
-            self._password = _KeptPassword(password)
+            self._password = Secret(password)
 
         super().__init__(
             values=_form_values(config, kwargs),
@@ -313,7 +296,7 @@ class ConnectionManager(anywidget.AnyWidget):
 
     def _keep(self, password: str | None) -> None:
         if password is not None:
-            self._password = _KeptPassword(password)
+            self._password = Secret(password)
             self.password_set = True
 
     def _open(self, config: ConnectionConfig, password: str | None = None) -> None:
