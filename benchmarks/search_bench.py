@@ -13,6 +13,13 @@ own), over the plain loopback port (no TLS, so only the client's work differs):
 - imapclient: ``search`` + ``fetch`` of the same items in chunks of 1000;
 - imap_tools: ``fetch(headers_only=True, bulk=1000, mark_seen=False)`` into a DataFrame.
 
+Then one 10 MB attachment (a ~13.7 MB message), over TLS as a user would connect:
+
+- get_ours: ``EmailConnection.get_email(ref)``; get_imaplib: ``imaplib`` ``UID FETCH
+  BODY.PEEK[]`` + ``email.message_from_bytes(policy=default)``, body and attachment decoded;
+- send_ours: ``EmailConnection.send_email(..., attachments=[...])`` (``save_sent=False``);
+  send_aiosmtplib: the stdlib ``EmailMessage`` with the same attachment + ``aiosmtplib.send``.
+
 Cold = the first run in a fresh process (the very first one also builds Dovecot's index);
 warm = median of the next ``--runs`` runs. Results go to benchmarks/results.md.
 """
@@ -45,6 +52,9 @@ ITEMS = (
 )
 IMAPCLIENT_ITEMS = [*ITEMS.split(" ", 5)[:5], ITEMS.split(" ", 5)[5]]
 METHODS = ("floor", "ours", "ours_limit100", "imapclient", "imap_tools")
+BIG_METHODS = ("get_ours", "get_imaplib", "send_ours", "send_aiosmtplib")
+BIG_FOLDER = "Big"
+BIG_ATTACHMENT = 10 * 1024 * 1024
 NAMES = ["Alice Martin", "Jörg Müller", "Zoë Durand", "李雷", "Bob Smith", "Carol O'Neil"]
 WORDS = ["report", "invoice", "meeting", "quarterly", "update", "lunch", "project", "review", "draft", "budget"]
 
@@ -206,8 +216,113 @@ def run_imap_tools(port: int) -> int:
     return 0
 
 
-def child(method: str, port: int, runs: int) -> int:
+def _big_payload() -> bytes:
+    return random.Random(7).randbytes(BIG_ATTACHMENT)
+
+
+def big_message() -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Alice <alice@example.org>"
+    message["To"] = USER
+    message["Subject"] = "the 10 MB data set"
+    message["Date"] = "Tue, 02 Jan 2024 10:00:00 +0000"
+    message["Message-ID"] = "<big@example.org>"
+    message.set_content("Hello,\nthe data is attached.\n")
+    message.add_attachment(_big_payload(), maintype="application", subtype="octet-stream", filename="data.bin")
+    return bytes(message)
+
+
+def _connection(env: dict[str, Any]) -> Any:
+    from nb_email_conn import ConnectionConfig, EmailConnection
+
+    config = ConnectionConfig(
+        name="bench",
+        username=USER,
+        imap_host="127.0.0.1",
+        imap_port=env["imaps_port"],
+        imap_encryption="SslOnConnect",
+        smtp_host="127.0.0.1",
+        smtp_port=env["smtp_port"],
+        smtp_encryption="SslOnConnect",
+        ca_file=env["ca_file"],
+        timeout=120,
+    )
+    return EmailConnection(config, password="bobpass", policies={"send_email": "enabled"}, save_sent=False)
+
+
+def run_big(method: str, env: dict[str, Any], runs: int) -> None:
+    """The 10 MB get/send methods: one process, ``runs`` timed calls on one connection."""
+    import asyncio
+    import email
+    import email.policy
+    import imaplib
+    import ssl
+
+    context = ssl.create_default_context(cafile=env["ca_file"])
+    payload = _big_payload()
+    if method == "get_ours":
+        connection = _connection(env)
+        ref = connection.search_emails(folder=BIG_FOLDER)["ref"].iloc[0]
+
+        def once() -> int:
+            return len(connection.get_email(ref).attachments[0].data)
+    elif method == "get_imaplib":
+        imap = imaplib.IMAP4_SSL("127.0.0.1", env["imaps_port"], ssl_context=context, timeout=120)
+        imap.login(USER, "bobpass")
+        imap.select(BIG_FOLDER, readonly=True)
+
+        def once() -> int:
+            _, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+            message: Any = email.message_from_bytes(data[0][1], policy=email.policy.default)  # type: ignore[index]
+            message.get_body(("plain", "html")).get_content()
+            return sum(len(part.get_content()) for part in message.iter_attachments())
+    elif method == "send_ours":
+        connection = _connection(env)
+
+        def once() -> int:
+            connection.send_email(
+                USER, "the 10 MB data set", "Hello,\nthe data is attached.\n",
+                attachments=[("data.bin", payload, "application/octet-stream")],
+            )  # fmt: skip
+            return len(payload)
+    else:
+        from email.message import EmailMessage
+
+        import aiosmtplib
+
+        def once() -> int:
+            message = EmailMessage()
+            message["From"] = USER
+            message["To"] = USER
+            message["Subject"] = "the 10 MB data set"
+            message.set_content("Hello,\nthe data is attached.\n")
+            message.add_attachment(payload, maintype="application", subtype="octet-stream", filename="data.bin")
+            sending = aiosmtplib.send(
+                message,
+                hostname="127.0.0.1",
+                port=env["smtp_port"],
+                use_tls=True,
+                tls_context=context,
+                username=USER,
+                password="bobpass",
+                timeout=120,
+            )
+            asyncio.run(sending)
+            return len(payload)
+
+    for _ in range(runs):
+        began = time.perf_counter()
+        size = once()
+        print(json.dumps({"seconds": time.perf_counter() - began, "rows": size}), flush=True)
+
+
+def child(method: str, port: int, runs: int, env: dict[str, Any] | None = None) -> int:
     """Run one method ``runs`` times in this process; print one JSON line per run, then RSS."""
+    if method in BIG_METHODS:
+        run_big(method, env or {}, runs)
+        runs = 0
     for _ in range(runs):
         if method == "floor":
             run_floor(port)
@@ -226,9 +341,10 @@ def child(method: str, port: int, runs: int) -> int:
 
 
 # -- the driver ----------------------------------------------------------------------------
-def measure(method: str, port: int, runs: int) -> dict[str, Any]:
+def measure(method: str, port: int, runs: int, env: dict[str, Any] | None = None) -> dict[str, Any]:
+    extra = ["--env", json.dumps(env)] if env else []
     output = subprocess.run(
-        [sys.executable, __file__, "--child", method, "--port", str(port), "--runs", str(runs + 1)],
+        [sys.executable, __file__, "--child", method, "--port", str(port), "--runs", str(runs + 1), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -295,16 +411,56 @@ def bench(count: int, runs: int) -> list[str]:
     return lines
 
 
+def bench_big(runs: int) -> list[str]:
+    import tempfile
+
+    from servers.certs import make_test_certs
+    from servers.dovecot import DovecotServer
+    from servers.smtp import SmtpServer
+
+    certs = make_test_certs(Path(tempfile.mkdtemp(prefix="bench-certs")))
+    server = DovecotServer(certs=certs).start()
+    smtp = SmtpServer("implicit", certs).start()
+    try:
+        with server.client(USER) as client:
+            client.create_folder(BIG_FOLDER)
+            client.append(BIG_FOLDER, big_message())
+        env = {"imaps_port": server.imaps_port, "smtp_port": smtp.port, "ca_file": str(certs.ca_file)}
+        results = {}
+        for method in BIG_METHODS:
+            results[method] = measure(method, 0, runs, env)
+            smtp.reset()  # the recorder keeps every message: do not let it grow
+            print(method, results[method], file=sys.stderr)
+    finally:
+        smtp.stop()
+        server.stop()
+    lines = [
+        f"### One message with a {BIG_ATTACHMENT // (1024 * 1024)} MB attachment (TLS)",
+        "",
+        "| method | cold (s) | warm median (s) | vs raw | peak RSS (MB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for ours, raw in (("get_ours", "get_imaplib"), ("send_ours", "send_aiosmtplib")):
+        for method in (ours, raw):
+            r = results[method]
+            ratio = r["warm"] / results[raw]["warm"]
+            lines.append(f"| {method} | {r['cold']:.3f} | {r['warm']:.3f} | {ratio:.2f} | {r['rss']:.0f} |")
+    lines.append("")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--runs", type=int, default=3, help="warm runs per method (after one cold run)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results.md")
-    parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=METHODS + BIG_METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--env", type=json.loads, help=argparse.SUPPRESS)
+    parser.add_argument("--no-big", action="store_true", help="skip the 10 MB get_email / send_email part")
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.port, args.runs)
+        return child(args.child, args.port, args.runs, args.env)
     lines = [
         "# Search benchmark",
         "",
@@ -312,10 +468,17 @@ def main() -> int:
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         "Dovecot on loopback without TLS, synthetic ~12 KB messages (20% with an attachment).",
         "",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M')}; load average (1/5/15 min) at the start: "
+        + "/".join(f"{x:.2f}" for x in os.getloadavg())
+        + ". Other work on the machine makes single numbers noisy: compare ratios within one run.",
+        "",
     ]
     for count in args.sizes:
         lines += bench(count, args.runs)
-    args.output.write_text("\n".join(lines))
+    if not args.no_big:
+        lines += bench_big(args.runs)
+    lines.append("Load average at the end: " + "/".join(f"{x:.2f}" for x in os.getloadavg()) + ".")
+    args.output.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import ServerError
 from ..refs import uid_sets
-from .frame import build_frame, empty_frame, header_dates, header_values, internal_dates
+from .frame import HeaderColumns, build_frame, empty_frame, header_dates, header_values, internal_dates
 from .query import SearchCriteria, encode_search_command, encode_sort_command
 
 Progress = Callable[[int, int], None]
@@ -38,6 +38,7 @@ MAX_LINE = 256 * 1024 * 1024  # a SEARCH answer for 10M sparse UIDs is ~80 MB
 MAX_UIDS = 50_000_000  # bound on what a (hostile) ESEARCH range may expand to
 DEFAULT_BATCH = 2000  # UIDs per FETCH command: progress granularity
 PIPELINE_WINDOW = 4  # FETCH commands in flight at once
+_DECODE_EVERY = 10_000  # rows kept raw before their headers are decoded column by column
 _CHUNK = 1 << 16
 _SET_LENGTH = 900  # characters of UID set per command line
 
@@ -51,15 +52,20 @@ _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r?\n$")
 _TOKENS = re.compile(rb'[()]|"(?:[^"\\]|\\.)*"|[^\s()"\[\]]+(?:\[[^\]]*\](?:<\d+>)?)?|\[[^\]]*\]')
 _UNESCAPE = re.compile(rb"\\(.)")
 _FETCH_LINE = re.compile(rb"\* \d+ FETCH ", re.IGNORECASE)
-# The exact shape Dovecot (and most servers) answer ROW_ITEMS in: parsed with one regex.
+# The exact shape Dovecot (and most servers) answer ROW_ITEMS in: parsed with one regex,
+# straight out of the read buffer (a whole response, its header literal and the closing ")").
 _FAST_ROW = re.compile(
-    rb'\* \d+ FETCH \(UID (\d+) FLAGS \(([^()"{]*)\) RFC822\.SIZE (\d+) INTERNALDATE "([^"]*)" '
-    rb"BODYSTRUCTURE (\([^{]*\)) BODY\[HEADER\.FIELDS \([A-Z -]*\)\] \{(\d+)\}\r\n$",
+    rb'\* \d+ FETCH \(UID (\d+) FLAGS \(([^()"{\r\n]*)\) RFC822\.SIZE (\d+) INTERNALDATE "([^"\r\n]*)" '
+    rb"BODYSTRUCTURE (\([^{\r\n]*\)) BODY\[HEADER\.FIELDS \([A-Z -]*\)\] \{(\d+)\}\r\n",
     re.IGNORECASE,
 )
-# has_attachment() can only be True when one of these appears in the BODYSTRUCTURE.
-# (pymap sends a raw 'attachment; filename=...' string, hence the ';' alternative.)
-_ATTACHMENT_HINT = re.compile(rb'"(?:attachment|name|filename|message)[";]', re.IGNORECASE)
+# has_attachment() can only be True when one of these words appears in the BODYSTRUCTURE
+# (quoted or not, alone or as a prefix: pymap sends a raw 'attachment; filename=...').
+_ATTACHMENT_HINT = re.compile(rb"attachment|name|message", re.IGNORECASE)
+# has_attachment() depends on a BODYSTRUCTURE's shape and on the strings it compares, never on
+# numbers or other strings: those are blanked out so that the answer is computed once per shape.
+_COMPARED_STRINGS = frozenset({b"text", b"message", b"rfc822", b"global", b"name", b"filename", b"attachment"})
+_STRUCTURE_NUMBER = re.compile(rb"(?<=[ (])\d+(?=[ )])")
 _TAGGED = re.compile(rb"^(\S+) (OK|NO|BAD)\b ?(.*?)\r?\n?$", re.IGNORECASE | re.DOTALL)
 _ESEARCH = re.compile(rb'^\* ESEARCH(?: \(TAG "([^"]*)"\))?(?: UID)?(.*?)\r?\n?$', re.IGNORECASE | re.DOTALL)
 
@@ -104,6 +110,14 @@ class _Wire:
                 self.fail(f"the IMAP server sent a response line over {MAX_LINE} bytes")
             if chunk.endswith(b"\n"):
                 return b"".join(parts)
+
+    def buffered(self) -> bytes:
+        """What the reader holds already (one socket read if it holds nothing), without consuming it."""
+        peek = getattr(self.file, "peek", None)
+        return cast(bytes, peek(1)) if peek is not None else b""
+
+    def consume(self, size: int) -> None:
+        self.file.read(size)
 
     def literal(self, size: int) -> bytes:
         if size > MAX_LITERAL:
@@ -180,18 +194,17 @@ def fetch_items(response: list[Any]) -> dict[bytes, Any] | None:
 
 
 def fast_fetch_items(wire: _Wire, line: bytes) -> dict[bytes, Any] | None:
-    """The common ROW_ITEMS answer without the general parser; None when the line has another shape."""
-    match = _FAST_ROW.match(line)
+    """The common ROW_ITEMS answer, from its first line; None when the line has another shape."""
+    match = _FAST_ROW.fullmatch(line)
     if match is None:
         return None
     header = wire.literal(int(match[6]))
-    structure_text = match[5]
     items: dict[bytes, Any] = {
         b"UID": match[1],
         b"FLAGS": match[2].split(),
         b"RFC822.SIZE": match[3],
         b"INTERNALDATE": match[4],
-        b"BODYSTRUCTURE": _parse_structure(wire, structure_text) if _ATTACHMENT_HINT.search(structure_text) else None,
+        b"BODYSTRUCTURE": _parse_structure(wire, match[5]) if _ATTACHMENT_HINT.search(match[5]) else None,
         b"HEADER": header,
     }
     rest = wire.line()
@@ -255,18 +268,143 @@ def _flag_names(flags: Any) -> tuple[str, ...]:
     return tuple(f.decode("utf-8", "replace") for f in flags if isinstance(f, bytes))
 
 
-def _row(uid: int, items: dict[bytes, Any]) -> Row:
-    size = items[b"RFC822.SIZE"]
-    internaldate = items[b"INTERNALDATE"]
-    header = items[b"HEADER"]
-    return [
-        uid,
-        _flag_names(items[b"FLAGS"]),
-        int(size) if isinstance(size, bytes) and size.isdigit() else 0,
-        internaldate.decode("ascii", "replace") if isinstance(internaldate, bytes) else "",
-        has_attachment(items[b"BODYSTRUCTURE"]),
-        *header_values(header if isinstance(header, bytes) else None),
-    ]
+class _Rows:
+    """The row values of a fetch, as columns, keyed by the UID in each response.
+
+    Two ways in: :meth:`add_fast` for a response of the common shape, matched by ``_FAST_ROW``
+    straight in the read buffer (its values are kept raw and decoded column by column in
+    :meth:`columns`), and :meth:`add_items` for anything the general parser read. Both give
+    the same values for the same response (the tests hold them to it).
+    """
+
+    def __init__(self, wire: _Wire, wanted: set[int]) -> None:
+        self.wire = wire
+        self.wanted = wanted
+        self.position: dict[int, int] = {}
+        self.uid: list[int] = []
+        self.flags: list[bytes | tuple[str, ...]] = []  # raw "\\Seen \\Flagged" or decoded
+        self.size: list[int] = []
+        self.internaldate: list[bytes | str] = []
+        # Not yet decoded (bounded by _DECODE_EVERY, so raw header blocks never pile up):
+        self.structure: list[bytes | bool] = []  # raw BODYSTRUCTURE text or has_attachment()
+        self.header: list[bytes | None] = []
+        self.has_attachments: list[bool] = []
+        self.headers = HeaderColumns()
+        self.partial: dict[int, dict[bytes, Any]] = {}  # UIDs whose items came in several responses
+        self._structures: dict[bytes, bool] = {}
+
+    def add_fast(self, match: re.Match[bytes], header: bytes) -> None:
+        uid = int(match[1])
+        if uid not in self.wanted:
+            return
+        if uid in self.position:  # a second answer for the row: keep the newest flags
+            self.flags[self.position[uid]] = match[2]
+            return
+        if self.partial:
+            self.partial.pop(uid, None)
+        self.position[uid] = len(self.uid)
+        self.uid.append(uid)
+        self.flags.append(match[2])
+        self.size.append(int(match[3]))
+        self.internaldate.append(match[4])
+        self.structure.append(match[5])
+        self.header.append(header)
+        if len(self.header) >= _DECODE_EVERY:
+            self._decode()
+
+    def add_items(self, items: dict[bytes, Any]) -> None:
+        raw_uid = items.get(b"UID")
+        if not isinstance(raw_uid, bytes) or not raw_uid.isdigit():
+            return  # an unsolicited FETCH without UID: nothing to key it by
+        uid = int(raw_uid)
+        if uid not in self.wanted:
+            return
+        if uid in self.position:  # a later flag change from another session: keep the newest flags
+            if b"FLAGS" in items:
+                self.flags[self.position[uid]] = _flag_names(items[b"FLAGS"])
+            return
+        merged = {**self.partial.pop(uid, {}), **items}
+        if not all(key in merged for key in _ROW_KEYS):
+            self.partial[uid] = merged  # the server split the items over several responses
+            return
+        size = merged[b"RFC822.SIZE"]
+        internaldate = merged[b"INTERNALDATE"]
+        header = merged[b"HEADER"]
+        self.position[uid] = len(self.uid)
+        self.uid.append(uid)
+        self.flags.append(_flag_names(merged[b"FLAGS"]))
+        self.size.append(int(size) if isinstance(size, bytes) and size.isdigit() else 0)
+        self.internaldate.append(internaldate if isinstance(internaldate, bytes) else "")
+        self.structure.append(has_attachment(merged[b"BODYSTRUCTURE"]))
+        self.header.append(header if isinstance(header, bytes) else None)
+        if len(self.header) >= _DECODE_EVERY:
+            self._decode()
+
+    def _decode(self) -> None:
+        """Turn the pending BODYSTRUCTUREs and header blocks into column values."""
+        hint = _ATTACHMENT_HINT.search
+        self.has_attachments += [
+            raw if isinstance(raw, bool) else (hint(raw) is not None and self._has_attachment(raw))
+            for raw in self.structure
+        ]
+        self.headers.extend(self.header)
+        self.structure = []
+        self.header = []
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The columns of ``ROW_FIELDS`` in ascending UID order."""
+        self._decode()
+        flag_sets = {raw: _flag_names(raw.split()) for raw in set(self.flags) if isinstance(raw, bytes)}
+        columns: dict[str, list[Any]] = {
+            "uid": self.uid,
+            "flags": [flag_sets[raw] if isinstance(raw, bytes) else raw for raw in self.flags],
+            "size": self.size,
+            "internaldate": [
+                raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw for raw in self.internaldate
+            ],
+            "has_attachments": self.has_attachments,
+            **self.headers.columns(),
+        }
+        uids = self.uid
+        if any(uids[i] > uids[i + 1] for i in range(len(uids) - 1)):
+            order = sorted(range(len(uids)), key=uids.__getitem__)
+            columns = {name: [values[i] for i in order] for name, values in columns.items()}
+        return {name: columns[name] for name in ROW_FIELDS}
+
+    def _has_attachment(self, text: bytes) -> bool:
+        """has_attachment() of a BODYSTRUCTURE's text (with an attachment hint), computed once per shape."""
+        if b"\\" in text:  # escaped quotes: splitting at '"' would not find the strings
+            return has_attachment(_parse_structure(self.wire, text))
+        pieces = text.split(b'"')  # outside, "inside", outside, ...
+        pieces[1::2] = [
+            piece if piece.lower() in _COMPARED_STRINGS or piece[:10].lower() == b"attachment" else b""
+            for piece in pieces[1::2]
+        ]
+        shape = _STRUCTURE_NUMBER.sub(b"0", b'"'.join(pieces))
+        known = self._structures.get(shape)
+        if known is None:
+            known = has_attachment(_parse_structure(self.wire, shape))
+            if len(self._structures) < 10_000:
+                self._structures[shape] = known
+        return known
+
+
+def _read_fast_rows(wire: _Wire, rows: _Rows) -> bool:
+    """Take every complete common-shape FETCH response at the front of the read buffer."""
+    buffer = wire.buffered()
+    match_at = _FAST_ROW.match
+    add = rows.add_fast
+    position = 0
+    while match := match_at(buffer, position):
+        start = match.end()
+        end = start + int(match[6])
+        if buffer[end : end + 3] != b")\r\n":
+            break  # cut off by the end of the buffer, or more items follow: the general path reads it
+        add(match, buffer[start:end])
+        position = end + 3
+    if position:
+        wire.consume(position)
+    return position > 0
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -401,8 +539,12 @@ def _pipeline(
     commands: list[tuple[bytes, int]],
     on_fetch: Callable[[dict[bytes, Any]], None],
     progress: Progress | None,
+    rows: _Rows | None = None,
 ) -> None:
-    """Send the commands, at most PIPELINE_WINDOW in flight, and feed each FETCH to ``on_fetch``."""
+    """Send the commands, at most PIPELINE_WINDOW in flight, and feed each FETCH to ``on_fetch``.
+
+    With ``rows``, responses of the common shape go straight from the read buffer to it.
+    """
     wire = _Wire(imap)
     in_flight: dict[bytes, int] = {}
     errors: list[str] = []
@@ -421,6 +563,8 @@ def _pipeline(
     try:
         send_more()
         while in_flight:
+            if rows is not None and _read_fast_rows(wire, rows):
+                continue
             line = wire.line()
             if line.startswith(b"* "):
                 if _FETCH_LINE.match(line):
@@ -458,35 +602,10 @@ def fetch_rows(
 
     Columns are in ascending UID order; ``frame.build_frame`` turns them into the result.
     """
-    wanted = set(uids)
-    rows: dict[int, Row] = {}
-    partial: dict[int, dict[bytes, Any]] = {}
-
-    def on_fetch(items: dict[bytes, Any]) -> None:
-        raw_uid = items.get(b"UID")
-        if not isinstance(raw_uid, bytes) or not raw_uid.isdigit():
-            return  # an unsolicited FETCH without UID: nothing to key it by
-        uid = int(raw_uid)
-        if uid not in wanted:
-            return
-        if uid in rows:  # a later flag change from another session: keep the newest flags
-            if b"FLAGS" in items:
-                rows[uid][1] = _flag_names(items[b"FLAGS"])
-            return
-        merged = {**partial.pop(uid, {}), **items}
-        if all(key in merged for key in _ROW_KEYS):
-            rows[uid] = _row(uid, merged)
-        else:
-            partial[uid] = merged  # the server split the items over several responses
-
+    rows = _Rows(_Wire(imap), set(uids))
     if uids:
-        _pipeline(imap, _commands(uids, ROW_ITEMS, batch), on_fetch, progress)
-    ordered = [rows[uid] for uid in sorted(rows)]
-    columns: dict[str, list[Any]] = {name: [] for name in ROW_FIELDS}
-    if ordered:
-        for name, values in zip(ROW_FIELDS, zip(*ordered, strict=True), strict=True):
-            columns[name] = list(values)
-    return columns
+        _pipeline(imap, _commands(uids, ROW_ITEMS, batch), rows.add_items, progress, rows)
+    return rows.columns()
 
 
 def uids_newest_first(

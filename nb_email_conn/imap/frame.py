@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from email.policy import default as _default_policy
 from typing import Any, Final, cast
 
+import numpy as np
 import pandas as pd
 
 from ..refs import MessageRef
@@ -209,27 +210,122 @@ def _parse_addresses_fully(value: str) -> list[tuple[str, str]]:
         return [("", value.strip())]
 
 
+_FIELD_INDEX: dict[bytes, int] = {name.encode(): index for index, name in enumerate(HEADER_FIELDS)}
+_DATE, _FROM, _TO, _CC, _SUBJECT, _MESSAGE_ID, _IN_REPLY_TO = range(len(HEADER_FIELDS))
+_NO_FIELDS: list[str | None] = [None] * len(HEADER_FIELDS)
+_FIELD_TEXT = re.compile(_FIELD.pattern.decode(), re.MULTILINE)
+_FOLD_TEXT = re.compile(_FOLD.pattern.decode())
+_BLANK = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() would strip more)
+
+
+def _field_text(raw: bytes | None) -> str:
+    """A raw header value unfolded, stripped and as text; "" when missing or blank."""
+    if not raw:
+        return ""
+    if b"\n" in raw:
+        raw = _FOLD.sub(b"", raw)
+    raw = raw.strip()
+    return _to_text(raw) if raw else ""
+
+
+class HeaderColumns:
+    """The decoded header fields of many messages, one list per column.
+
+    The per-message work of a search, done column by column: values that repeat within a
+    folder (senders, recipient lists, encoded subjects) are decoded once per distinct value,
+    RFC 2047 decoding runs only where ``=?`` occurs, and dates stay text until
+    :func:`header_dates` parses them all at once.
+    """
+
+    def __init__(self) -> None:
+        self.date: list[str] = []
+        self.from_name: list[str] = []
+        self.from_addr: list[str] = []
+        self.to: list[str] = []
+        self.cc: list[str] = []
+        self.subject: list[str] = []
+        self.message_id: list[str] = []
+        self.in_reply_to: list[str] = []
+        self._names: dict[str, int] = {}  # raw field name (any case) -> index in HEADER_FIELDS, -1 if unused
+
+    def columns(self) -> dict[str, list[str]]:
+        return {
+            "date": self.date, "from_name": self.from_name, "from_addr": self.from_addr, "to": self.to,
+            "cc": self.cc, "subject": self.subject, "message_id": self.message_id, "in_reply_to": self.in_reply_to,
+        }  # fmt: skip
+
+    def extend(self, blocks: Sequence[bytes | None]) -> None:
+        """Append the messages' header blocks (``None`` for a missing one: every field "")."""
+        if not blocks:
+            return
+        rows = [self._fields(block) if block else _NO_FIELDS for block in blocks]
+        date, sender, to, cc, subject, message_id, in_reply_to = (
+            [
+                "" if value is None else (_FOLD_TEXT.sub("", value) if "\n" in value else value).strip(_BLANK)
+                for value in column
+            ]
+            for column in zip(*rows, strict=True)
+        )
+        senders = {text: _first_address(text) for text in set(sender)}
+        recipients = {text: _address_list(text) for text in {*to, *cc}}
+        encoded = {text: decode_words(text) for text in subject if "=?" in text}
+        self.date += date
+        self.from_name += [senders[text][0] for text in sender]
+        self.from_addr += [senders[text][1] for text in sender]
+        self.to += map(recipients.__getitem__, to)
+        self.cc += map(recipients.__getitem__, cc)
+        self.subject += [encoded.get(text, text) for text in subject] if encoded else subject
+        self.message_id += message_id
+        self.in_reply_to += in_reply_to
+
+    def add(self, block: bytes | None) -> None:
+        self.extend([block])
+
+    def _fields(self, block: bytes) -> list[str | None]:
+        """The HEADER_FIELDS values of a block as text (None when missing), not yet unfolded.
+
+        An all-ASCII block (nearly all of them) is decoded once as a whole; otherwise each
+        value is decoded on its own (raw 8-bit as UTF-8).
+        """
+        try:
+            text = block.decode("ascii")
+        except UnicodeDecodeError:
+            found_raw: list[bytes | None] = [None] * len(HEADER_FIELDS)
+            for raw_name, raw_value in _FIELD.findall(block):
+                position = _FIELD_INDEX.get(raw_name.strip().lower(), -1)
+                if position >= 0 and found_raw[position] is None:  # the first occurrence wins
+                    found_raw[position] = raw_value
+            return [_field_text(value) for value in found_raw]
+        found: list[str | None] = [None] * len(HEADER_FIELDS)
+        names = self._names
+        for name, value in _FIELD_TEXT.findall(text):
+            index: int | None = names.get(name)
+            if index is None:
+                index = _FIELD_INDEX.get(name.strip(_BLANK).lower().encode(), -1)
+                if len(names) < 1024:
+                    names[name] = index
+            if index >= 0 and found[index] is None:
+                found[index] = value
+        return found
+
+
+def _first_address(text: str) -> tuple[str, str]:
+    pairs = parse_address_list(text)
+    return pairs[0] if pairs else ("", "")
+
+
+def _address_list(text: str) -> str:
+    return ", ".join(addr for _, addr in parse_address_list(text) if addr)
+
+
 def header_values(block: bytes | None) -> tuple[str, str, str, str, str, str, str, str]:
     """(date, from_name, from_addr, to, cc, subject, message_id, in_reply_to) from a header block."""
-    fields = split_header_block(block) if block else {}
-
-    def text(name: str) -> str:
-        raw = fields.get(name)
-        return _to_text(raw) if raw else ""
-
-    sender = parse_address_list(text("from"))
-    from_name, from_addr = sender[0] if sender else ("", "")
-    subject = text("subject")
+    decoded = HeaderColumns()
+    decoded.add(block)
     return (
-        text("date"),
-        from_name,
-        from_addr,
-        ", ".join(addr for _, addr in parse_address_list(text("to")) if addr),
-        ", ".join(addr for _, addr in parse_address_list(text("cc")) if addr),
-        decode_words(subject) if "=?" in subject else subject,
-        text("message-id"),
-        text("in-reply-to"),
-    )
+        decoded.date[0], decoded.from_name[0], decoded.from_addr[0], decoded.to[0],
+        decoded.cc[0], decoded.subject[0], decoded.message_id[0], decoded.in_reply_to[0],
+    )  # fmt: skip
 
 
 # -- dates ---------------------------------------------------------------------------------
@@ -246,9 +342,19 @@ def _parse_one_date(value: str) -> pd.Timestamp | None:
 def header_dates(values: Sequence[str]) -> pd.Series:
     """Date header strings -> tz-aware UTC datetimes; NaT when missing or invalid.
 
-    The common RFC 5322 form is parsed vectorised; the rest (no weekday, obsolete zone
-    names, two-digit years) one by one with ``email.utils``.
+    The common RFC 5322 form (``Tue, 2 Jan 2024 11:00:00 +0100``, optional trailing
+    comment) is parsed for all rows at once; the rest by :func:`header_dates_one_by_one`.
     """
+    return _dates(values, _FAST_HEADER_DATE, header_dates_one_by_one)
+
+
+def internal_dates(values: Sequence[str]) -> pd.Series:
+    """IMAP INTERNALDATE strings (``17-Jul-1996 02:44:25 -0700``) -> UTC datetimes."""
+    return _dates(values, _FAST_INTERNALDATE, internal_dates_one_by_one)
+
+
+def header_dates_one_by_one(values: Sequence[str]) -> pd.Series:
+    """The general Date parser: pandas with the RFC 5322 format, then ``email.utils``."""
     raw = pd.Series(values, dtype=object)
     cleaned = raw.str.replace(_DATE_COMMENT, "", regex=True).str.strip()
     result = pd.to_datetime(cleaned, format=_RFC5322_DATE, errors="coerce", utc=True).astype(_DATETIME)
@@ -260,10 +366,82 @@ def header_dates(values: Sequence[str]) -> pd.Series:
     return result
 
 
-def internal_dates(values: Sequence[str]) -> pd.Series:
-    """IMAP INTERNALDATE strings (``17-Jul-1996 02:44:25 -0700``) -> UTC datetimes."""
+def internal_dates_one_by_one(values: Sequence[str]) -> pd.Series:
+    """The general INTERNALDATE parser (pandas with the IMAP format)."""
     cleaned = pd.Series(values, dtype=object).str.strip()
     return pd.to_datetime(cleaned, format=_INTERNALDATE, errors="coerce", utc=True).astype(_DATETIME)
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = "(?:" + "|".join(_MONTH_NAMES) + ")"
+# One group per line: "d Mon yyyy HH:MM:SS +zzzz" (or with "-" between the date parts), "" for
+# a value of another shape (the empty last alternative). Right-aligned to _WIDTH, every field
+# then sits at a fixed column, and numpy reads them all at once.
+_FAST_HEADER_DATE = re.compile(
+    rf"^[ \t]*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d? {_MONTH} \d{{4}} \d\d:\d\d:\d\d [+-]\d{{4}})"
+    r"(?:[ \t]*\([^()\n]*\))?[ \t]*$|^.*$",
+    re.MULTILINE | re.ASCII,
+)
+_FAST_INTERNALDATE = re.compile(
+    rf"^[ \t]*(\d\d?-{_MONTH}-\d{{4}} \d\d:\d\d:\d\d [+-]\d{{4}})[ \t]*$|^.*$", re.MULTILINE | re.ASCII
+)
+_WIDTH = len("02 Jan 2024 10:00:00 +0000")
+_MONTH_CODES = np.array([int.from_bytes(name.encode(), "big") for name in _MONTH_NAMES], dtype=np.int64)
+_MONTH_ORDER = np.argsort(_MONTH_CODES)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _dates(values: Sequence[str], pattern: re.Pattern[str], one_by_one: Any) -> pd.Series:
+    """Parse every value of the common shape in one go (regex + numpy); the rest with ``one_by_one``."""
+    count = len(values)
+    found: list[str] = pattern.findall("\n".join(values)) if count else []
+    if len(found) != count:  # a value with a line break: no fast path
+        return cast(pd.Series, one_by_one(values))
+    micros, fast = _epoch_micros("".join([value.rjust(_WIDTH) for value in found]).encode("ascii"), count)
+    stamps = np.where(fast, micros, np.iinfo(np.int64).min).view("datetime64[us]")  # int64 min is NaT
+    result = pd.Series(stamps, dtype="datetime64[us]").dt.tz_localize("UTC")
+    if not fast.all():
+        slow: list[int] = np.flatnonzero(~fast & np.fromiter(map(bool, values), bool, count)).tolist()
+        if slow:
+            result.iloc[slow] = one_by_one([values[i] for i in slow]).array
+    return cast(pd.Series, result)
+
+
+def _epoch_micros(table: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds since the epoch, parsed) from ``count`` right-aligned "d Mon yyyy HH:MM:SS +zzzz"."""
+    chars = np.frombuffer(table, dtype=np.uint8).reshape(count, _WIDTH).astype(np.int64)
+    digit = chars - 48
+
+    def number(start: int, stop: int) -> np.ndarray:
+        value = np.zeros(count, dtype=np.int64)
+        for column in range(start, stop):
+            value = value * 10 + digit[:, column]
+        return value
+
+    day = np.where(chars[:, 0] == 32, 0, digit[:, 0]) * 10 + digit[:, 1]
+    code = (chars[:, 3] << 16) | (chars[:, 4] << 8) | chars[:, 5]
+    slot = _MONTH_ORDER[np.searchsorted(_MONTH_CODES[_MONTH_ORDER], code).clip(0, 11)]
+    known = _MONTH_CODES[slot] == code  # also False for the blank rows of values of another shape
+    month = np.where(known, slot + 1, 1)
+    year, hour, minute, second = number(7, 11), number(12, 14), number(15, 17), number(18, 20)
+    zone_hours, zone_minutes = number(22, 24), number(24, 26)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _DAYS_IN_MONTH[month] + ((month == 2) & leap)
+    # Anything pandas or email.utils might read differently (leap seconds, odd zones, far years) goes the slow way.
+    fast = (
+        known & (day >= 1) & (day <= month_days) & (year >= 1900) & (year <= 2999) & (hour <= 23)
+        & (minute <= 59) & (second <= 59) & (zone_hours <= 23) & (zone_minutes <= 59)
+    )  # fmt: skip
+    # Days from the civil date (Howard Hinnant's algorithm), in whole-array arithmetic.
+    shifted_year = year - (month <= 2)
+    era = shifted_year // 400
+    year_of_era = shifted_year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146097 + day_of_era - 719468
+    offset = np.where(chars[:, 21] == ord("-"), -1, 1) * (zone_hours * 3600 + zone_minutes * 60)
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+    return np.where(fast, seconds, 0) * 1_000_000, fast
 
 
 # -- the frame -----------------------------------------------------------------------------
@@ -291,8 +469,15 @@ def build_frame(
     if not uids:
         return empty_frame()
     flags = columns["flags"]
-    lowered = [{f.lower() for f in row} for row in flags]
-    refs = [str(MessageRef(folder, uidvalidity, uid, user, host)) for uid in uids]
+    states: dict[tuple[str, ...], tuple[bool, bool, bool]] = {}  # few distinct flag sets per folder
+    for row in flags:
+        if row not in states:
+            lowered = {f.lower() for f in row}
+            states[row] = ("\\seen" in lowered, "\\flagged" in lowered, "\\answered" in lowered)
+    seen, flagged, answered = zip(*[states[row] for row in flags], strict=True)
+    # Every ref is the same URL up to the UID at its end.
+    prefix = str(MessageRef(folder, uidvalidity, 1, user, host))[:-1]
+    refs = [prefix + str(uid) for uid in uids]
     data: dict[str, Any] = {
         "ref": pd.array(refs, dtype=_STRING),
         "folder": pd.array([folder] * len(uids), dtype=_STRING),
@@ -300,9 +485,9 @@ def build_frame(
         "date": header_dates(columns["date"]).array,
         "received": internal_dates(columns["internaldate"]).array,
         "flags": pd.array(flags, dtype=object),
-        "seen": pd.array(["\\seen" in f for f in lowered], dtype=bool),
-        "flagged": pd.array(["\\flagged" in f for f in lowered], dtype=bool),
-        "answered": pd.array(["\\answered" in f for f in lowered], dtype=bool),
+        "seen": pd.array(seen, dtype=bool),
+        "flagged": pd.array(flagged, dtype=bool),
+        "answered": pd.array(answered, dtype=bool),
         "size": pd.array(columns["size"], dtype="int64"),
         "has_attachments": pd.array(columns["has_attachments"], dtype=bool),
     }
