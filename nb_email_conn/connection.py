@@ -274,7 +274,8 @@ class EmailConnection:
         ``query`` is Gmail-like (``from:bob subject:"Q3 report" after:2024-01-01 is:unread
         has:attachment -is:flagged``); keyword criteria (``from_=``, ``subject=``,
         ``since=``, ``seen=``, …) are AND-ed with it. ``limit=N`` keeps the newest N.
-        Searching never marks messages as read.
+        Searching never marks messages as read. Folders of 5,000 messages or more show a
+        progress bar; ``progress=False`` hides it.
         """
         arguments = self._search_arguments(query, folder, limit, criteria)
         return self._call("search_emails", arguments, self._no_preview, self._search)  # type: ignore[no-any-return]
