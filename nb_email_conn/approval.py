@@ -22,6 +22,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -223,7 +224,15 @@ class Gate:
             raise FunctionDisabledError(function)
         return policy, row
 
-    def _request(self, function: str, arguments: dict[str, Any], preview: Preview, row: dict[str, Any]) -> Any:
+    def _confirmation(
+        self,
+        function: str,
+        arguments: dict[str, Any],
+        preview: Preview,
+        row: dict[str, Any],
+        run: Runner,
+        summarize: Summarize,
+    ) -> _Confirmation:
         try:
             details = preview(arguments)  # validates arguments before bothering a human
         except BaseException as exc:
@@ -239,7 +248,7 @@ class Gate:
                 "nec.Decision.approve()/reject(), run it in Jupyter for the inline widget, or change the "
                 "policy to 'enabled' if it should run without confirmation.",
             )
-        return request, approver
+        return _Confirmation(self, function, arguments, row, run, summarize, approver, request)
 
     def _apply(
         self, function: str, arguments: dict[str, Any], decision: Decision, row: dict[str, Any]
@@ -269,15 +278,6 @@ class Gate:
         else:
             row.update(outcome="failed", error=f"{type(error).__name__}: {str(error)[:300]}")
 
-    @staticmethod
-    def _report(approver: Any, request: ActionRequest, status: str, detail: str) -> None:
-        report = getattr(approver, "report_outcome", None)
-        if callable(report):
-            try:
-                report(request, status, detail)
-            except Exception:
-                log.exception("the approver could not show the outcome")
-
     def _run(self, run: Runner, arguments: dict[str, Any], row: dict[str, Any]) -> Any:
         try:
             result = run(arguments)
@@ -294,14 +294,13 @@ class Gate:
         policy, row = self._admit(function, arguments)
         if policy is Policy.ENABLED:
             return self._run(run, arguments, row)
-        request, approver = self._request(function, arguments, preview, row)
-        answer = approver(request)
+        confirmation = self._confirmation(function, arguments, preview, row, run, summarize)
+        answer = confirmation.approver(confirmation.request)
         if isinstance(answer, Decision | bool):
-            return self._decided(function, arguments, _as_decision(answer), row, run, summarize, approver, request)
+            return confirmation.decide(_as_decision(answer))
         if loop_running_here():
-            return self._pending(function, arguments, answer, row, run, summarize, approver, request)
-        decision = self._wait_blocking(answer)
-        return self._decided(function, arguments, decision, row, run, summarize, approver, request)
+            return self._pending(confirmation, answer)
+        return confirmation.decide(self._wait_blocking(answer))
 
     @staticmethod
     def _wait_blocking(answer: Any) -> Decision:
@@ -321,51 +320,15 @@ class Gate:
             return _as_decision(asyncio.run(wait()))
         return _as_decision(answer)
 
-    def _decided(
-        self,
-        function: str,
-        arguments: dict[str, Any],
-        decision: Decision,
-        row: dict[str, Any],
-        run: Runner,
-        summarize: Summarize,
-        approver: Any,
-        request: ActionRequest,
-    ) -> Any:
-        try:
-            arguments = self._apply(function, arguments, decision, row)
-        except ActionRejectedError as exc:
-            self._report(approver, request, "rejected", exc.reason or "rejected")
-            raise
-        except EmailConnError as exc:
-            self._report(approver, request, "failed", str(exc))
-            raise
-        try:
-            result = self._run(run, arguments, row)
-        except BaseException as exc:
-            self._report(approver, request, "failed", f"{type(exc).__name__}: {exc}")
-            raise
-        self._report(approver, request, "done", summarize(result))
-        return result
-
-    def _pending(
-        self,
-        function: str,
-        arguments: dict[str, Any],
-        answer: Any,
-        row: dict[str, Any],
-        run: Runner,
-        summarize: Summarize,
-        approver: Any,
-        request: ActionRequest,
-    ) -> PendingAction:
-        handle = PendingAction(request)
+    @staticmethod
+    def _pending(confirmation: _Confirmation, answer: Any) -> PendingAction:
+        handle = PendingAction(confirmation.request)
 
         def on_decision(decision_future: Any) -> None:
             try:
                 decision = _as_decision(decision_future.result())
                 handle.status = "running"
-                result = self._decided(function, arguments, decision, row, run, summarize, approver, request)
+                result = confirmation.decide(decision)
             except ActionRejectedError as exc:
                 handle._finish("rejected", error=exc)
             except BaseException as exc:
@@ -386,27 +349,62 @@ class Gate:
         self, function: str, arguments: dict[str, Any], *, preview: Preview, run: Runner, summarize: Summarize
     ) -> Any:
         policy, row = self._admit(function, arguments)
-        if policy is Policy.CONFIRM:
-            # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
-            request, approver = await asyncio.to_thread(self._request, function, arguments, preview, row)
-            answer: Any = approver(request)
-            if isinstance(answer, concurrent.futures.Future):
-                answer = await asyncio.wrap_future(answer)
-            elif inspect.isawaitable(answer):
-                answer = await answer
+        if policy is Policy.ENABLED:
+            return await asyncio.to_thread(self._run, run, arguments, row)
+        # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
+        confirmation = await asyncio.to_thread(self._confirmation, function, arguments, preview, row, run, summarize)
+        answer: Any = confirmation.approver(confirmation.request)
+        if isinstance(answer, concurrent.futures.Future):
+            answer = await asyncio.wrap_future(answer)
+        elif inspect.isawaitable(answer):
+            answer = await answer
+        approved = confirmation.approved_arguments(_as_decision(answer))
+        return await asyncio.to_thread(confirmation.execute, approved)
+
+
+@dataclass
+class _Confirmation:
+    """One call under "Enabled with confirmation": its request, reviewer and audit row."""
+
+    gate: Gate
+    function: str
+    arguments: dict[str, Any]
+    row: dict[str, Any]
+    run: Runner
+    summarize: Summarize
+    approver: Approver
+    request: ActionRequest
+
+    def report(self, status: str, detail: str) -> None:
+        """Tell the reviewer's widget (if it listens) how the call ended."""
+        report = getattr(self.approver, "report_outcome", None)
+        if callable(report):
             try:
-                arguments = self._apply(function, arguments, _as_decision(answer), row)
-            except ActionRejectedError as exc:
-                self._report(approver, request, "rejected", exc.reason or "rejected")
-                raise
-            try:
-                result = await asyncio.to_thread(self._run, run, arguments, row)
-            except BaseException as exc:
-                self._report(approver, request, "failed", f"{type(exc).__name__}: {exc}")
-                raise
-            self._report(approver, request, "done", summarize(result))
-            return result
-        return await asyncio.to_thread(self._run, run, arguments, row)
+                report(self.request, status, detail)
+            except Exception:
+                log.exception("the approver could not show the outcome")
+
+    def approved_arguments(self, decision: Decision) -> dict[str, Any]:
+        try:
+            return self.gate._apply(self.function, self.arguments, decision, self.row)
+        except ActionRejectedError as exc:
+            self.report("rejected", exc.reason or "rejected")
+            raise
+        except EmailConnError as exc:
+            self.report("failed", str(exc))
+            raise
+
+    def execute(self, arguments: dict[str, Any]) -> Any:
+        try:
+            result = self.gate._run(self.run, arguments, self.row)
+        except BaseException as exc:
+            self.report("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        self.report("done", self.summarize(result))
+        return result
+
+    def decide(self, decision: Decision) -> Any:
+        return self.execute(self.approved_arguments(decision))
 
 
 __all__ = ["AuditLog", "Gate", "PendingAction", "console_approver", "default_approver"]
