@@ -60,6 +60,34 @@ def in_kernel_with_frontend() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+# A cell that awaits a future receives widget clicks only from ipykernel 7.4 on (measured in
+# JupyterLab: 6.x to 7.3 process no comm message until the cell ends, so it would hang).
+AWAIT_IN_CELL_MIN_IPYKERNEL = (7, 4)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def awaiting_a_click_would_hang(approver: object) -> bool:
+    """True when an awaited call on the kernel's main thread could never see the click."""
+    if not getattr(approver, "needs_kernel_idle", False):
+        return False
+    if threading.current_thread() is not threading.main_thread() or not in_kernel_with_frontend():
+        return False
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = _version_tuple(version("ipykernel"))
+    except PackageNotFoundError:
+        return False
+    return installed < AWAIT_IN_CELL_MIN_IPYKERNEL
+
+
 def console_approver(request: ActionRequest) -> Decision:
     """Ask on the terminal: the default outside Jupyter when stdin is a terminal."""
     print(str(request), file=sys.stderr)
@@ -351,6 +379,14 @@ class Gate:
         policy, row = self._admit(function, arguments)
         if policy is Policy.ENABLED:
             return await asyncio.to_thread(self._run, run, arguments, row)
+        if awaiting_a_click_would_hang(self._approver_of()):
+            row.update(decision="not asked", outcome="refused", error="ActionRejectedError")
+            raise ActionRejectedError(
+                function,
+                "this ipykernel cannot deliver the Approve click to a cell that is awaiting it (ipykernel 7.4 "
+                "or newer can). Call the synchronous form instead (it shows the widget and returns a pending "
+                "handle), or upgrade ipykernel.",
+            )
         # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
         confirmation = await asyncio.to_thread(self._confirmation, function, arguments, preview, row, run, summarize)
         answer: Any = confirmation.approver(confirmation.request)

@@ -240,3 +240,31 @@ def test_no_terminal_and_no_kernel_means_no_default_approver(monkeypatch: pytest
 
     monkeypatch.setattr("sys.stdin", io.StringIO())
     assert approval.default_approver() is None
+
+
+@pytest.mark.parametrize(("installed", "refused"), [("7.3.2", True), ("6.29.5", True), ("7.4.0", False)])
+async def test_an_awaited_click_is_refused_where_the_kernel_could_never_deliver_it(
+    monkeypatch: pytest.MonkeyPatch, installed: str, refused: bool
+) -> None:
+    from importlib import metadata
+
+    from nb_email_conn import approval
+
+    class Widget:
+        needs_kernel_idle = True
+
+        def __call__(self, request: nec.ActionRequest) -> concurrent.futures.Future[nec.Decision]:
+            future: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+            future.set_result(nec.Decision.approve())
+            return future
+
+    monkeypatch.setattr(approval, "in_kernel_with_frontend", lambda: True)
+    monkeypatch.setattr(metadata, "version", lambda name: installed)
+    gate, run, _ = make_gate(Widget())
+    awaited = gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    if refused:
+        with pytest.raises(nec.ActionRejectedError, match=r"ipykernel 7\.4"):
+            await awaited
+        assert run.calls == []
+    else:
+        assert await awaited == "ran"

@@ -173,6 +173,9 @@ def _ipython_display(widget: Any) -> None:
 class InlineApprover:
     """The notebook's approver: shows an approval widget per request, returns a Future[Decision]."""
 
+    # Clicks arrive as comm messages, which the kernel handles only while no cell blocks it.
+    needs_kernel_idle = True
+
     def __init__(self, *, display: Callable[[Any], None] | None = None) -> None:
         self._display = display or _ipython_display
         self._widgets: dict[int, ApprovalWidget] = {}
