@@ -155,6 +155,10 @@ class ImapSession:
             ssl_context=context,
             timeout=timeout,
         )
+        # imapclient sets imaplib's debug level to 5, which formats a repr of every response
+        # (a 10 MB message costs ~0.1 s) only for a logger that is usually off: keep it off.
+        if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+            client._imap.debug = 0
         try:
             self.greeting = _text(client.welcome or b"")
             if mode == "starttls":
