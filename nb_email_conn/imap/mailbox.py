@@ -21,7 +21,8 @@ from ..validation import check_flag
 from .session import ImapSession
 
 _COPYUID = re.compile(rb"(\d+)\s+([\d:,]+)\s+([\d:,]+)")
-_APPENDUID = re.compile(rb"(\d+)\s+(\d+)")
+_APPENDUID = re.compile(rb"(\d+)\s+(\d+)")  # the data imaplib files under the APPENDUID code
+_APPENDUID_CODE = re.compile(rb"\[APPENDUID\s+(\d+)\s+(\d+)\]", re.IGNORECASE)
 _HEADER_ITEM = b"BODY[HEADER.FIELDS (DATE FROM SUBJECT MESSAGE-ID)]"
 
 
@@ -226,12 +227,13 @@ class Mailbox:
 
     def expunge(self, refs: Sequence[MessageRef]) -> int:
         """Set ``\\Deleted`` and UID EXPUNGE exactly these UIDs; never other deleted mail."""
+        # verify() logs in first: before that the capabilities are empty and UIDPLUS looked missing.
+        groups = self.verify(refs)
         if not self.session.has("UIDPLUS"):
             raise ServerError(
                 "this server lacks UIDPLUS, so a permanent delete would also remove other messages marked "
                 "\\Deleted. Use delete_emails(refs) to move them to Trash instead."
             )
-        groups = self.verify(refs)
 
         def work(client: IMAPClient) -> int:
             for group in groups:
@@ -250,10 +252,11 @@ class Mailbox:
         def work(client: IMAPClient) -> str | None:
             client._imap.untagged_responses.pop("APPENDUID", None)
             response = client.append(target, message, flags=tuple(flags), msg_time=when)
-            match = _APPENDUID.search(response or b"") if isinstance(response, bytes) else None
+            # Only a real APPENDUID code counts: other numbers in the OK text are not a UID.
+            match = _APPENDUID_CODE.search(response) if isinstance(response, bytes) else None
             if match is None:
                 for item in client._imap.untagged_responses.pop("APPENDUID", []):
-                    match = _APPENDUID.search(item if isinstance(item, bytes) else b"")
+                    match = _APPENDUID.match(item) if isinstance(item, bytes) else None
                     if match:
                         break
             if match:
