@@ -306,6 +306,16 @@ class Gate:
         else:
             row.update(outcome="failed", error=f"{type(error).__name__}: {str(error)[:300]}")
 
+    @staticmethod
+    def _record_undecided(row: dict[str, Any], error: BaseException) -> None:
+        """The approver raised or answered nonsense: without this the row stayed "pending"."""
+        if row["outcome"] == "pending":
+            row.update(
+                decision=row["decision"] or "not decided",
+                outcome="failed",
+                error=f"{type(error).__name__}: {str(error)[:300]}",
+            )
+
     def _run(self, run: Runner, arguments: dict[str, Any], row: dict[str, Any]) -> Any:
         try:
             result = run(arguments)
@@ -323,12 +333,16 @@ class Gate:
         if policy is Policy.ENABLED:
             return self._run(run, arguments, row)
         confirmation = self._confirmation(function, arguments, preview, row, run, summarize)
-        answer = confirmation.approver(confirmation.request)
-        if isinstance(answer, Decision | bool):
-            return confirmation.decide(_as_decision(answer))
-        if loop_running_here():
-            return self._pending(confirmation, answer)
-        return confirmation.decide(self._wait_blocking(answer))
+        try:
+            answer = confirmation.approver(confirmation.request)
+            if isinstance(answer, Decision | bool):
+                return confirmation.decide(_as_decision(answer))
+            if loop_running_here():
+                return self._pending(confirmation, answer)
+            return confirmation.decide(self._wait_blocking(answer))
+        except BaseException as exc:
+            self._record_undecided(row, exc)
+            raise
 
     @staticmethod
     def _wait_blocking(answer: Any) -> Decision:
@@ -360,6 +374,7 @@ class Gate:
             except ActionRejectedError as exc:
                 handle._finish("rejected", error=exc)
             except BaseException as exc:
+                Gate._record_undecided(confirmation.row, exc)
                 handle._finish("failed", error=exc)
             else:
                 handle._finish("done", result=result)
@@ -389,12 +404,16 @@ class Gate:
             )
         # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
         confirmation = await asyncio.to_thread(self._confirmation, function, arguments, preview, row, run, summarize)
-        answer: Any = confirmation.approver(confirmation.request)
-        if isinstance(answer, concurrent.futures.Future):
-            answer = await asyncio.wrap_future(answer)
-        elif inspect.isawaitable(answer):
-            answer = await answer
-        approved = confirmation.approved_arguments(_as_decision(answer))
+        try:
+            answer: Any = confirmation.approver(confirmation.request)
+            if isinstance(answer, concurrent.futures.Future):
+                answer = await asyncio.wrap_future(answer)
+            elif inspect.isawaitable(answer):
+                answer = await answer
+            approved = confirmation.approved_arguments(_as_decision(answer))
+        except BaseException as exc:
+            self._record_undecided(row, exc)
+            raise
         return await asyncio.to_thread(confirmation.execute, approved)
 
 

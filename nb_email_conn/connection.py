@@ -413,7 +413,8 @@ class EmailConnection:
 
     # -- create_draft -------------------------------------------------------------------
     def _draft_preview(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return preview_of(self._compose(arguments, draft=True))
+        # Without the action the reviewer read "Send ..." for a message that is only saved.
+        return preview_of(self._compose(arguments, draft=True), action="Save draft")
 
     def _draft(self, arguments: dict[str, Any]) -> str | None:
         composed = self._compose(arguments, draft=True)
@@ -476,7 +477,11 @@ class EmailConnection:
 
     def _delete(self, arguments: dict[str, Any]) -> int:
         refs = [MessageRef.parse(r) for r in arguments["refs"]]
-        if arguments.get("permanent"):
+        permanent = arguments.get("permanent", False)
+        if not isinstance(permanent, bool):
+            # An approver's Decision.edit arrives unchecked: "false" is truthy and would expunge.
+            raise InvalidInputError("permanent must be True or False.", field="permanent")
+        if permanent:
             return self._mailbox.expunge(refs)
         trash = self._session.require_special_folder("\\Trash")
         if any(r.folder == trash for r in refs):

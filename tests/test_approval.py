@@ -130,6 +130,34 @@ def test_an_approver_returning_nonsense_is_refused() -> None:
     assert run.calls == []
 
 
+def test_an_approver_that_fails_leaves_no_pending_audit_row() -> None:
+    # A console approver with no input raises EOFError; the row used to stay "pending" forever.
+    def no_input(request: nec.ActionRequest) -> nec.Decision:
+        raise EOFError("no input")
+
+    for approver, error in ((lambda r: "yes", nec.InvalidInputError), (no_input, EOFError)):
+        gate, run, _ = make_gate(approver)
+        with pytest.raises(error):
+            call(gate, run, subject="hi")
+        row = gate.audit.frame().iloc[-1]
+        assert row["outcome"] == "failed" and error.__name__ in row["error"]
+        assert run.calls == []
+
+
+async def test_a_failed_awaited_or_pending_decision_leaves_no_pending_audit_row() -> None:
+    gate, run, _ = make_gate(lambda r: "yes")
+    with pytest.raises(nec.InvalidInputError):
+        await gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    assert gate.audit.frame().iloc[-1]["outcome"] == "failed"
+    pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
+    gate, run, _ = make_gate(lambda r: pending)
+    handle = call(gate, run, subject="hi")  # the loop runs here: a pending handle
+    pending.cancel()  # the widget went away without a decision
+    assert handle.status == "failed"
+    assert gate.audit.frame().iloc[-1]["outcome"] == "failed"
+    assert run.calls == []
+
+
 def test_worker_thread_blocks_on_a_future_until_the_click() -> None:
     pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
     gate, run, _ = make_gate(lambda r: pending)

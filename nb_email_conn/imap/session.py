@@ -171,7 +171,18 @@ class ImapSession:
                 raise SecurityError(
                     "the IMAP server does not allow login without encryption: use StartTls or SslOnConnect."
                 )
-            client.login(cfg.username, self._password())
+            password = self._password()
+            if (cfg.username + password).isascii():
+                client.login(cfg.username, password)
+            elif b"AUTH=PLAIN" in caps:
+                # imaplib sends LOGIN arguments as ASCII only (a non-ASCII password crashed with
+                # UnicodeEncodeError); SASL PLAIN carries UTF-8 (RFC 4616).
+                client.plain_login(cfg.username, password)
+            else:
+                raise AuthenticationError(
+                    "the username or password contains non-ASCII characters, which this IMAP server "
+                    "cannot accept (it offers no AUTH=PLAIN). Use an ASCII app password if the provider has one."
+                )
             client._cached_capabilities = None  # servers may announce more after login
             self.capabilities = frozenset(_text(c).upper() for c in client.capabilities())
         except BaseException:

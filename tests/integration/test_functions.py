@@ -161,6 +161,16 @@ def test_create_draft_files_it_in_drafts_with_the_draft_flag(
     assert smtp_starttls.messages == []  # a draft is never sent
 
 
+def test_a_confirmed_draft_is_previewed_as_a_draft_not_a_send(
+    conn: nec.EmailConnection, approvals: list[nec.ActionRequest]
+) -> None:
+    # The reviewer used to read "Send 'Plan' to 1 recipient" for a draft that is never sent.
+    conn.policies["create_draft"] = "confirm"
+    conn.create_draft("bob@example.org", "Plan", "unfinished")
+    summary = approvals[-1].preview["summary"]
+    assert summary.startswith("Save draft") and not summary.startswith("Send")
+
+
 def test_delete_moves_to_trash_and_permanent_expunges_exactly_those(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
@@ -179,6 +189,36 @@ def test_delete_moves_to_trash_and_permanent_expunges_exactly_those(
     assert remaining == [uids[1], uids[3]]
     with pytest.raises(nec.InvalidInputError, match="permanent=True"):
         conn.delete_emails(conn.search_emails(folder="Trash"))
+
+
+def test_an_approver_edit_that_is_not_a_bool_never_deletes_for_good(
+    fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer
+) -> None:
+    # Decision.edit(permanent="false") used to expunge: the string is truthy.
+    seed_inbox(fresh_mailbox, 2)
+    cfg = fresh_mailbox.config(ALICE, smtp=smtp_starttls)
+    edit = nec.Decision.edit(permanent="false")
+    conn = nec.EmailConnection(cfg, password=fresh_mailbox.password, approver=lambda r: edit)
+    before = snapshot(fresh_mailbox)
+    with pytest.raises(nec.InvalidInputError, match="permanent"):
+        conn.delete_emails(conn.search_emails().iloc[0])
+    assert snapshot(fresh_mailbox) == before
+    conn.close()
+
+
+def test_a_permanent_delete_as_the_first_call_of_a_connection(
+    fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer
+) -> None:
+    # Refs outlive a session; UIDPLUS used to be checked before logging in, so this failed
+    # with "this server lacks UIDPLUS" on a server that has it.
+    uids = seed_inbox(fresh_mailbox, 2)
+    cfg = fresh_mailbox.config(ALICE, smtp=smtp_starttls)
+    with nec.EmailConnection(cfg, password=fresh_mailbox.password) as reader:
+        ref = reader.search_emails()["ref"].iloc[0]
+    conn = nec.EmailConnection(cfg, password=fresh_mailbox.password, policies={"delete_emails": "enabled"})
+    assert conn.delete_emails(ref, permanent=True) == 1
+    assert [u for u, _ in snapshot(fresh_mailbox)["INBOX"]] == uids[:1]
+    conn.close()
 
 
 def test_update_flags_adds_and_removes(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:

@@ -175,6 +175,18 @@ def test_wrong_passwords_are_authentication_errors_without_the_password(
     assert not report.ok and "Wr0ng-Secret!" not in str(report.to_dict())
 
 
+def test_a_non_ascii_password_logs_in_to_imap(test_certs: TestCerts) -> None:
+    # imaplib encodes LOGIN arguments as ASCII: "Grüße" used to crash with UnicodeEncodeError.
+    user, password = "zoe@example.org", "Grüße-Passwört"
+    with DovecotServer(users={user: password}, certs=test_certs) as server:
+        conn = nec.EmailConnection(server.config(user), password=password)
+        assert "INBOX" in list(conn.list_folders()["name"])
+        conn.close()
+        with pytest.raises(nec.AuthenticationError) as info:
+            nec.EmailConnection(server.config(user), password="Falsch-Grüße").list_folders()
+        assert "Falsch-Grüße" not in str(info.value)
+
+
 def test_unreachable_and_silent_servers_fail_fast_with_typed_errors() -> None:
     cfg = fake_config(free_port(), "SslOnConnect", None, timeout=1.0)
     with pytest.raises(nec.ConnectionFailedError, match="refused the connection"):
