@@ -108,6 +108,12 @@ class ImapSession:
         try:
             yield
         except EmailConnError:
+            # The bulk parser closes a stream it can no longer trust: forget that client, so the
+            # next call reconnects instead of reporting a dropped connection for work never sent.
+            client = self._client
+            sock = getattr(getattr(client, "_imap", None), "sock", None)
+            if client is not None and (sock is None or sock.fileno() == -1):
+                self._drop()
             raise
         except imap_exc.LoginError as exc:
             raise AuthenticationError(
