@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from imapclient.exceptions import IMAPClientError
+
 from ._async import run_sync
 from .approval import Gate, default_approver
 from .config import ConnectionConfig
@@ -209,8 +211,12 @@ class EmailConnection:
             for info in infos:
                 messages = unseen = None
                 if info.selectable:
-                    status = client.folder_status(info.name, [b"MESSAGES", b"UNSEEN"])
-                    messages, unseen = int(status.get(b"MESSAGES", 0)), int(status.get(b"UNSEEN", 0))
+                    try:
+                        status = client.folder_status(info.name, [b"MESSAGES", b"UNSEEN"])
+                    except IMAPClientError:
+                        status = None  # deleted by another client since LIST: counts unknown
+                    if status is not None:
+                        messages, unseen = int(status.get(b"MESSAGES", 0)), int(status.get(b"UNSEEN", 0))
                 rows.append(
                     {
                         "name": info.name,

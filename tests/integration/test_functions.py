@@ -270,3 +270,24 @@ def test_awaitable_forms(conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 
     _df, email, count = asyncio.run(flow())
     assert email.subject == "Message 1" and count == 1
+
+
+def test_list_folders_survives_a_folder_deleted_between_list_and_status(
+    conn: nec.EmailConnection, fresh_mailbox: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imapclient import IMAPClient
+
+    with fresh_mailbox.client() as other:
+        other.create_folder("Doomed")
+    original = IMAPClient.folder_status
+
+    def status_after_delete(self: IMAPClient, folder: str, what: object = None) -> object:
+        if folder == "Doomed":
+            with fresh_mailbox.client() as other:
+                other.delete_folder("Doomed")  # another client deletes it right after LIST
+        return original(self, folder, what)
+
+    monkeypatch.setattr(IMAPClient, "folder_status", status_after_delete)
+    folders = conn.list_folders().set_index("name")
+    assert folders.loc["Doomed", "messages"] is pd.NA
+    assert folders.loc["INBOX", "messages"] == 0
