@@ -516,6 +516,8 @@ class EmailConnection:
         refs = [MessageRef.parse(r) for r in arguments["refs"]]
         add = _flag_list(arguments.get("add"), "add")
         remove = _flag_list(arguments.get("remove"), "remove")
+        if not add and not remove:  # a reviewer's edit may have emptied both
+            raise InvalidInputError("no flags left to add or remove; nothing was changed.", field="add")
         return self._mailbox.store_flags(refs, add, remove)
 
     def _flag_arguments(self, refs: Any, add: Any, remove: Any) -> dict[str, Any]:

@@ -296,3 +296,15 @@ async def test_an_awaited_click_is_refused_where_the_kernel_could_never_deliver_
         assert run.calls == []
     else:
         assert await awaited == "ran"
+
+
+def test_an_edit_that_empties_the_flags_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = nec.ConnectionConfig(name="t", username="alice@example.org", imap_host="127.0.0.1", imap_port=1)
+    conn = nec.EmailConnection(cfg, password="x", approver=lambda r: nec.Decision.edit(add=[], remove=[]))
+    stored: list[object] = []
+    monkeypatch.setattr(conn._mailbox, "describe", lambda refs: [])
+    monkeypatch.setattr(conn._mailbox, "store_flags", lambda *a: stored.append(a) or 1)
+    ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
+    with pytest.raises(nec.InvalidInputError, match="no flags left"):
+        conn.update_flags(ref, add="\\Flagged")
+    assert stored == []
