@@ -125,6 +125,15 @@ def decode_words(value: str) -> str:
     """
     if "=?" not in value:
         return value
+    single = _ENCODED_WORD.fullmatch(value)
+    if single is not None:  # the whole value is one encoded word (a common subject or name)
+        decoded = _decode_word(single[1], single[2], single[3])
+        return value if decoded is None else _charset_decode(decoded, single[1].lower())
+    return decode_words_one_by_one(value)
+
+
+def decode_words_one_by_one(value: str) -> str:
+    """The general :func:`decode_words`, word by word."""
     out: list[str] = []
     pending: list[bytes] = []
     pending_charset = ""
@@ -215,6 +224,9 @@ _DATE, _FROM, _TO, _CC, _SUBJECT, _MESSAGE_ID, _IN_REPLY_TO = range(len(HEADER_F
 _NO_FIELDS: list[str | None] = [None] * len(HEADER_FIELDS)
 _FIELD_TEXT = re.compile(_FIELD.pattern.decode(), re.MULTILINE)
 _FOLD_TEXT = re.compile(_FOLD.pattern.decode())
+# The usual spelling of each HEADER_FIELDS name (what most mail software writes), in that order.
+_USUAL_ORDER = ("Date", "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To")
+_USUAL_NAMES = frozenset(_USUAL_ORDER)
 _BLANK = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() would strip more)
 
 
@@ -259,24 +271,20 @@ class HeaderColumns:
         if not blocks:
             return
         rows = [self._fields(block) if block else _NO_FIELDS for block in blocks]
-        date, sender, to, cc, subject, message_id, in_reply_to = (
-            [
-                "" if value is None else (_FOLD_TEXT.sub("", value) if "\n" in value else value).strip(_BLANK)
-                for value in column
-            ]
-            for column in zip(*rows, strict=True)
-        )
-        senders = {text: _first_address(text) for text in set(sender)}
-        recipients = {text: _address_list(text) for text in {*to, *cc}}
-        encoded = {text: decode_words(text) for text in subject if "=?" in text}
-        self.date += date
-        self.from_name += [senders[text][0] for text in sender]
-        self.from_addr += [senders[text][1] for text in sender]
+        date, sender, to, cc, subject, message_id, in_reply_to = zip(*rows, strict=True)
+        # Columns whose values repeat (senders, recipients, replies) are cleaned per distinct value.
+        senders = {value: _first_address(_clean(value)) for value in set(sender)}
+        recipients = {value: _address_list(_clean(value)) for value in {*to, *cc}}
+        subjects = [_clean(value) for value in subject]
+        encoded = {text: decode_words(text) for text in subjects if "=?" in text}
+        self.date += map(_clean, date)
+        self.from_name += [senders[value][0] for value in sender]
+        self.from_addr += [senders[value][1] for value in sender]
         self.to += map(recipients.__getitem__, to)
         self.cc += map(recipients.__getitem__, cc)
-        self.subject += [encoded.get(text, text) for text in subject] if encoded else subject
-        self.message_id += message_id
-        self.in_reply_to += in_reply_to
+        self.subject += [encoded.get(text, text) for text in subjects] if encoded else subjects
+        self.message_id += map(_clean, message_id)
+        self.in_reply_to += map({value: _clean(value) for value in set(in_reply_to)}.__getitem__, in_reply_to)
 
     def add(self, block: bytes | None) -> None:
         self.extend([block])
@@ -296,9 +304,13 @@ class HeaderColumns:
                 if position >= 0 and found_raw[position] is None:  # the first occurrence wins
                     found_raw[position] = raw_value
             return [_field_text(value) for value in found_raw]
+        pairs = _FIELD_TEXT.findall(text)
+        by_name = dict(pairs)
+        if len(by_name) == len(pairs) and by_name.keys() <= _USUAL_NAMES:
+            return list(map(by_name.get, _USUAL_ORDER))  # each name once, spelled as usual: no loop needed
         found: list[str | None] = [None] * len(HEADER_FIELDS)
         names = self._names
-        for name, value in _FIELD_TEXT.findall(text):
+        for name, value in pairs:
             index: int | None = names.get(name)
             if index is None:
                 index = _FIELD_INDEX.get(name.strip(_BLANK).lower().encode(), -1)
@@ -307,6 +319,13 @@ class HeaderColumns:
             if index >= 0 and found[index] is None:
                 found[index] = value
         return found
+
+
+def _clean(value: str | None) -> str:
+    """A value from HeaderColumns._fields unfolded and stripped; "" when missing."""
+    if value is None:
+        return ""
+    return (_FOLD_TEXT.sub("", value) if "\n" in value else value).strip(_BLANK)
 
 
 def _first_address(text: str) -> tuple[str, str]:
@@ -469,12 +488,13 @@ def build_frame(
     if not uids:
         return empty_frame()
     flags = columns["flags"]
-    states: dict[tuple[str, ...], tuple[bool, bool, bool]] = {}  # few distinct flag sets per folder
-    for row in flags:
-        if row not in states:
-            lowered = {f.lower() for f in row}
-            states[row] = ("\\seen" in lowered, "\\flagged" in lowered, "\\answered" in lowered)
-    seen, flagged, answered = zip(*[states[row] for row in flags], strict=True)
+    # Few distinct flag sets per folder: each is looked at once, then every row is mapped in C.
+    seen, flagged, answered = (
+        np.fromiter(
+            map({row: name in {f.lower() for f in row} for row in set(flags)}.__getitem__, flags), bool, len(flags)
+        )
+        for name in ("\\seen", "\\flagged", "\\answered")
+    )
     # Every ref is the same URL up to the UID at its end.
     prefix = str(MessageRef(folder, uidvalidity, 1, user, host))[:-1]
     refs = [prefix + str(uid) for uid in uids]

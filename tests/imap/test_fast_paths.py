@@ -216,6 +216,8 @@ _STRINGS = [
     b'"image"', b'"name"', b'"NAME"', b'"filename"', b'"attachment"', b'"ATTACHMENT"', b'"inline"',
     b'"attachment; filename=x.pdf"', b'"a name"', b'"12 34"', b'"x (y) z"', b'"attachments"', b'""',
     b'"with \\"escaped\\" quote"', b'"back\\\\slash"',
+    # digits: the first cache key makes every digit "0", which must not merge different answers
+    b'"rfc823"', b'"RFC822"', b'"rfc8"', b'"name1"', b'"x1.pdf"', b'"x22.pdf"', b'"attachment2"', b'"2attachment"',
 ]  # fmt: skip
 _ATOMS = [b"NIL", b"0", b"12", b"345678", b"7bit"]
 
@@ -339,3 +341,97 @@ def test_buffer_and_line_paths_give_the_same_columns(items: list[Any], wanted: s
         results.append(fetch_rows(imap, sorted(wanted), batch=10_000))  # type: ignore[arg-type]
         assert imap.leftover() == b"REST"
     assert results[0] == results[1] == results[2]
+
+
+# -- shortcuts added for the 50k-message search ------------------------------------------------
+_USUAL_LINE = st.tuples(
+    st.sampled_from(["Date", "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "CC", "Message-Id"]),
+    st.sampled_from(_VALUES),
+).map(lambda pair: pair[0].encode() + b": " + pair[1] + b"\r\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_USUAL_LINE, max_size=9).map(lambda lines: b"".join(lines) + b"\r\n"), max_size=12))
+def test_blocks_of_usual_names_match_the_reference(blocks: list[bytes | None]) -> None:
+    """Blocks that take the no-loop path (each usual name at most once) and the ones next to it."""
+    assert decoded_rows(blocks) == [reference_values(block) for block in blocks]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([b"NAME", b"name", b"Attach", b"ment", b"MESSAGE", b"mess", b"age", b"\xc4", b" ", b'"']),
+        max_size=12,
+    )
+)
+def test_attachment_hint_without_regex_matches_the_regex(pieces: list[bytes]) -> None:
+    text = b"".join(pieces)
+    assert fetch.may_have_attachment(text) is (fetch._ATTACHMENT_HINT.search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 10**6),
+    _FLAGS.map(b" ".join),
+    st.sampled_from(_KNOWN),
+    st.sampled_from([b"DATE FROM", b"date From", b"SUBJECT", b""]),
+    st.sampled_from([b"FETCH (UID", b"fetch (uid", b"Fetch (Uid"]),
+)
+def test_case_sensitive_row_pattern_captures_what_the_general_one_does(
+    uid: int, flags: bytes, structure: bytes, fields: bytes, opening: bytes
+) -> None:
+    line = (
+        b"* 7 "
+        + opening
+        + b" %d FLAGS (" % uid
+        + flags
+        + b') RFC822.SIZE 12 INTERNALDATE "02-Jan-2024 10:00:00 +0000" '
+        b"BODYSTRUCTURE " + structure + b" BODY[HEADER.FIELDS (" + fields + b")] {5}\r\n"
+    )
+    general = fetch._FAST_ROW.match(line)
+    assert general is not None
+    upper = fetch._FAST_ROW_UPPER.match(line)
+    if upper is not None:
+        assert upper.groups() == general.groups() and upper.end() == general.end()
+    else:
+        assert opening != b"FETCH (UID" or fields != fields.upper()
+
+
+_WORDS = [
+    "=?utf-8?b?SsO2cmcgTcO8bGxlcg==?=", "=?UTF-8?B?5p2O6Zu3?=", "=?iso-8859-1?q?Ren=E9?=", "=?utf-8?q?a_b?=",
+    "=?x-unknown?q?Weird?=", "=?utf-8?b?!!!?=", "=?utf-8*en?q?lang?=", "=?utf-8?b?w7w?=", "=?utf-8?q?=C3?=",
+    "=?", "?=", "plain", " ", "=?utf-8?b??=",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map("".join))
+def test_single_encoded_word_shortcut_matches_word_by_word(value: str) -> None:
+    from nb_email_conn.imap.frame import decode_words_one_by_one
+
+    assert decode_words(value) == decode_words_one_by_one(value)
+
+
+def test_overlapping_searches_restore_the_garbage_collector() -> None:
+    import gc
+    import threading
+
+    from nb_email_conn.imap.fetch import _cyclic_gc_paused
+
+    assert gc.isenabled()
+    first_in, second_done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with _cyclic_gc_paused():
+            first_in.set()
+            second_done.wait(5)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    first_in.wait(5)
+    with _cyclic_gc_paused():  # starts while the first pause is on, ends before it
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the first search is still running
+    second_done.set()
+    worker.join(5)
+    assert gc.isenabled()
