@@ -104,7 +104,6 @@ class ImapSession:
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Translate library and socket errors into the package's typed errors."""
-        host, port = self.config.imap_host, int(self.config.imap_port or 0)
         try:
             yield
         except EmailConnError:
@@ -120,34 +119,34 @@ class ImapSession:
                 f"the IMAP server refused the login for {self.config.username!r}: wrong username or password "
                 "(some providers need an app password)."
             ) from exc
-        except ssl.SSLError as exc:
+        except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
+            # Any socket-level failure leaves the connection unusable: forget it, then explain.
             self._drop()
-            if isinstance(exc, ssl.SSLEOFError):
-                raise ConnectionFailedError(f"the IMAP server {host}:{port} closed the TLS connection.") from exc
-            raise security_error(exc, host=host, port=port, protocol="IMAP") from exc
-        except TimeoutError as exc:
-            self._drop()
-            raise OperationTimeoutError(
-                f"the IMAP server {host}:{port} did not answer within {self.config.timeout:g} s while {action}."
-            ) from exc
-        except socket.gaierror as exc:
-            self._drop()
-            raise ConnectionFailedError(f"could not resolve the IMAP host {host!r}: check the host name.") from exc
-        except ConnectionRefusedError as exc:
-            self._drop()
-            raise ConnectionFailedError(
-                f"the IMAP server {host}:{port} refused the connection: check the host, port and encryption."
-            ) from exc
-        except _DROPPED as exc:
-            self._drop()
-            raise ConnectionFailedError(f"the IMAP connection to {host}:{port} dropped while {action}.") from exc
-        except OSError as exc:
-            self._drop()
-            raise ConnectionFailedError(
-                f"could not reach the IMAP server {host}:{port}: {exc.strerror or exc}."
-            ) from exc
+            raise self._network_error(exc, action) from exc
         except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
             raise ServerError(f"the IMAP server refused {action}: {_text(exc)[:300]}", response=_text(exc)) from exc
+
+    def _network_error(self, exc: BaseException, action: str) -> EmailConnError:
+        """The typed, plain-language error for a socket, TLS or stream failure."""
+        host, port = self.config.imap_host, int(self.config.imap_port or 0)
+        if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError):
+            return security_error(exc, host=host, port=port, protocol="IMAP")
+        if isinstance(exc, TimeoutError):
+            return OperationTimeoutError(
+                f"the IMAP server {host}:{port} did not answer within {self.config.timeout:g} s while {action}."
+            )
+        if isinstance(exc, socket.gaierror):
+            return ConnectionFailedError(f"could not resolve the IMAP host {host!r}: check the host name.")
+        if isinstance(exc, ConnectionRefusedError):
+            return ConnectionFailedError(
+                f"the IMAP server {host}:{port} refused the connection: check the host, port and encryption."
+            )
+        if isinstance(exc, ssl.SSLEOFError):
+            return ConnectionFailedError(f"the IMAP server {host}:{port} closed the TLS connection.")
+        if isinstance(exc, _DROPPED):
+            return ConnectionFailedError(f"the IMAP connection to {host}:{port} dropped while {action}.")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        return ConnectionFailedError(f"could not reach the IMAP server {host}:{port}: {reason}.")
 
     def _open(self) -> IMAPClient:
         cfg = self.config
