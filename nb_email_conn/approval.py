@@ -146,6 +146,11 @@ def _refs_label(value: Any) -> Any:
         return str(value)
 
 
+def _error_text(error: BaseException) -> str:
+    """How the audit log names an error: its type and a bounded message."""
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
 def _as_decision(value: Any) -> Decision:
     if isinstance(value, Decision):
         return value
@@ -264,7 +269,7 @@ class Gate:
         try:
             details = preview(arguments)  # validates arguments before bothering a human
         except BaseException as exc:
-            row.update(decision="not asked", outcome="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            row.update(decision="not asked", outcome="failed", error=_error_text(exc))
             raise
         request = ActionRequest(function, dict(arguments), details, connection=self._name)
         approver = self._approver_of()
@@ -304,7 +309,7 @@ class Gate:
         if error is None:
             row.update(outcome="done")
         else:
-            row.update(outcome="failed", error=f"{type(error).__name__}: {str(error)[:300]}")
+            row.update(outcome="failed", error=_error_text(error))
 
     @staticmethod
     def _record_undecided(row: dict[str, Any], error: BaseException) -> None:
@@ -313,7 +318,7 @@ class Gate:
             row.update(
                 decision=row["decision"] or "not decided",
                 outcome="failed",
-                error=f"{type(error).__name__}: {str(error)[:300]}",
+                error=_error_text(error),
             )
 
     def _run(self, run: Runner, arguments: dict[str, Any], row: dict[str, Any]) -> Any:
