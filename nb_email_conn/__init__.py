@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .approval import PendingAction
+from .aliases import Gated, Refs
 from .config import ConnectionConfig, Encryption
-from .connection import EmailConnection, SentEmail
+from .connection import EmailConnection
 from .diagnostics import ConnectionReport, test_connection
 from .errors import (
     ActionRejectedError,
@@ -27,15 +27,21 @@ from .errors import (
     ServerError,
     StaleReferenceError,
 )
+from .functions import SentEmail
 from .message.parse import Attachment, Email
+from .pending import PendingAction
 from .policy import ActionRequest, Decision, Policy
 from .store import connect, forget_connection, list_connections, save_connection
+from .widgets.wiring import install as _install_jupyter_layer
 
 if TYPE_CHECKING:
     from . import sandbox
     from .widgets.manager import ConnectionManager
 
 __version__ = "0.1.0"
+
+# In a Jupyter kernel the inline approval widget and the progress bar are the defaults.
+_install_jupyter_layer()
 
 __all__ = [
     "ActionRejectedError",
@@ -52,11 +58,13 @@ __all__ = [
     "EmailConnection",
     "Encryption",
     "FunctionDisabledError",
+    "Gated",
     "InvalidInputError",
     "OperationTimeoutError",
     "OutcomeUnknownError",
     "PendingAction",
     "Policy",
+    "Refs",
     "SecretStoreError",
     "SecurityError",
     "SentEmail",

@@ -94,85 +94,101 @@ def _check_port(value: Any, field: str) -> int:
     return port
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ConnectionConfig:
     """Everything needed to reach one mailbox, except the password.
 
     Ports left as ``None`` follow the encryption choice (993/143 for IMAP, 465/587 for SMTP).
-    Invalid values raise :class:`InvalidInputError` naming the field.
+    Invalid values raise :class:`InvalidInputError` naming the field. After construction every
+    field holds its normalised value: encryption as an :class:`Encryption`, ports as ints, the
+    SMTP host filled in, empty optional fields as ``None``, the timeout as a float.
     """
 
     name: str
     username: str
     imap_host: str
-    imap_port: int | None = None
-    imap_encryption: Encryption | str = Encryption.SSL_ON_CONNECT
-    smtp_host: str | None = None
-    smtp_port: int | None = None
-    smtp_encryption: Encryption | str = Encryption.SSL_ON_CONNECT
-    from_address: str | None = None
-    ca_file: str | None = None
-    verify_tls: bool = True
-    timeout: float = 30.0
+    imap_port: int
+    imap_encryption: Encryption
+    smtp_host: str
+    smtp_port: int
+    smtp_encryption: Encryption
+    from_address: str | None
+    ca_file: str | None
+    verify_tls: bool
+    timeout: float
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        username: str,
+        imap_host: str,
+        imap_port: int | str | None = None,
+        imap_encryption: Encryption | str = Encryption.SSL_ON_CONNECT,
+        smtp_host: str | None = None,
+        smtp_port: int | str | None = None,
+        smtp_encryption: Encryption | str = Encryption.SSL_ON_CONNECT,
+        from_address: str | None = None,
+        ca_file: str | None = None,
+        verify_tls: bool = True,
+        timeout: float | str = 30.0,
+    ) -> None:
         set_ = object.__setattr__
-        if not isinstance(self.name, str) or not _NAME.match(self.name.strip()):
+        if not isinstance(name, str) or not _NAME.match(name.strip()):
             raise InvalidInputError(
                 "name must be 1-64 characters: letters, digits, space and _ . @ + - "
-                f"(starting with a letter or digit); got {self.name!r}.",
+                f"(starting with a letter or digit); got {name!r}.",
                 field="name",
             )
-        set_(self, "name", self.name.strip())
-        if not isinstance(self.username, str):
+        set_(self, "name", name.strip())
+        if not isinstance(username, str):
             raise InvalidInputError("username must be a string.", field="username")
-        set_(self, "username", check_text(self.username.strip(), "username", allow_empty=False, max_length=320))
-        set_(self, "imap_host", _check_host(self.imap_host, "imap_host"))
-        set_(self, "imap_encryption", Encryption.parse(self.imap_encryption, "imap_encryption"))
-        set_(self, "smtp_encryption", Encryption.parse(self.smtp_encryption, "smtp_encryption"))
-        imap_enc = Encryption.parse(self.imap_encryption)
-        smtp_enc = Encryption.parse(self.smtp_encryption)
+        set_(self, "username", check_text(username.strip(), "username", allow_empty=False, max_length=320))
+        set_(self, "imap_host", _check_host(imap_host, "imap_host"))
+        imap_enc = Encryption.parse(imap_encryption, "imap_encryption")
+        smtp_enc = Encryption.parse(smtp_encryption, "smtp_encryption")
+        set_(self, "imap_encryption", imap_enc)
+        set_(self, "smtp_encryption", smtp_enc)
         set_(
             self,
             "imap_port",
-            imap_enc.default_port("imap") if _blank(self.imap_port) else _check_port(self.imap_port, "imap_port"),
+            imap_enc.default_port("imap") if _blank(imap_port) else _check_port(imap_port, "imap_port"),
         )
-        smtp_host = self.smtp_host if self.smtp_host not in (None, "") else self.imap_host
-        set_(self, "smtp_host", _check_host(smtp_host, "smtp_host"))
+        set_(self, "smtp_host", _check_host(smtp_host if smtp_host not in (None, "") else self.imap_host, "smtp_host"))
         set_(
             self,
             "smtp_port",
-            smtp_enc.default_port("smtp") if _blank(self.smtp_port) else _check_port(self.smtp_port, "smtp_port"),
+            smtp_enc.default_port("smtp") if _blank(smtp_port) else _check_port(smtp_port, "smtp_port"),
         )
-        if self.from_address not in (None, ""):
-            parse_address(str(self.from_address), "from_address")
+        if from_address not in (None, ""):
+            parse_address(str(from_address), "from_address")
+            set_(self, "from_address", str(from_address))
         else:
             set_(self, "from_address", None)
-        if self.ca_file not in (None, ""):
-            path = os.path.expanduser(str(self.ca_file))
+        if ca_file not in (None, ""):
+            path = os.path.expanduser(str(ca_file))
             if not os.path.isfile(path):
                 raise InvalidInputError(f"ca_file {path!r} does not exist or is not a file.", field="ca_file")
             set_(self, "ca_file", path)
         else:
             set_(self, "ca_file", None)
-        if not isinstance(self.verify_tls, bool):
+        if not isinstance(verify_tls, bool):
             raise InvalidInputError("verify_tls must be True or False.", field="verify_tls")
+        set_(self, "verify_tls", verify_tls)
         try:
-            timeout = float(self.timeout)
+            seconds = float(timeout)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError("timeout must be a number of seconds.", field="timeout") from exc
-        if not 0 < timeout <= 3600:
+        if not 0 < seconds <= 3600:
             raise InvalidInputError("timeout must be more than 0 and at most 3600 seconds.", field="timeout")
-        set_(self, "timeout", timeout)
+        set_(self, "timeout", seconds)
 
-    # Typed views (the fields accept strings on input; after validation they are members).
     @property
     def imap_mode(self) -> TransportMode:
-        return Encryption.parse(self.imap_encryption).mode_for("imap", int(self.imap_port or 0))
+        return self.imap_encryption.mode_for("imap", self.imap_port)
 
     @property
     def smtp_mode(self) -> TransportMode:
-        return Encryption.parse(self.smtp_encryption).mode_for("smtp", int(self.smtp_port or 0))
+        return self.smtp_encryption.mode_for("smtp", self.smtp_port)
 
     @property
     def insecure(self) -> bool:

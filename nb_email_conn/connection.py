@@ -1,82 +1,50 @@
-"""``EmailConnection``: the nine functions, each gated by its policy, sync and ``_async``.
+"""``EmailConnection``: the registry's functions as methods, each gated by its policy, sync and ``_async``.
 
 Naming convention: every function ``f`` has an awaitable twin ``f_async`` with the same
 arguments (``search_emails`` / ``search_emails_async``). The synchronous form works in
 scripts, notebooks and worker threads; the awaitable form is for async code (top-level
-``await`` in Jupyter, agent frameworks).
+``await`` in Jupyter, agent frameworks). What each function does is described once, in
+``functions/``; the methods here only carry the signatures and docstrings people read.
+
+A synchronous call under *Enabled with confirmation* made on the kernel's main thread
+returns a :class:`PendingAction` (the action runs on the reviewer's click), hence the
+``Gated[T]`` return types; awaited forms always return the result.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from imapclient.exceptions import IMAPClientError
-
-from ._async import run_sync
-from .approval import Gate, default_approver
+from .aliases import Gated, Refs
+from .approval import Gate
+from .approvers import default_approver
 from .config import ConnectionConfig
 from .errors import InvalidInputError
-from .imap.mailbox import Mailbox, check_flags
+from .functions.changing import COPY_EMAILS, DELETE_EMAILS, MOVE_EMAILS, UPDATE_FLAGS
+from .functions.context import Context
+from .functions.policies import Policies
+from .functions.reading import GET_EMAIL, LIST_FOLDERS, SEARCH_EMAILS
+from .functions.replying import FORWARD_EMAIL, REPLY_EMAIL
+from .functions.sending import CREATE_DRAFT, SAVES_SENT_ITSELF, SEND_EMAIL, SentEmail
+from .functions.spec import FunctionSpec
+from .imap.mailbox import Mailbox
 from .imap.session import ImapSession
-from .message.compose import ComposedMessage, build_message, preview_of
-from .message.parse import Email, parse_email
-from .policy import Approver, Policies, Policy
-from .refs import MessageRef, normalize_refs
+from .pending import PendingAction
+from .policy import Approver, Policy
 from .secrets import Secret, get_password
-from .smtp.sender import SmtpSubmission
-from .validation import check_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .diagnostics import ConnectionReport
+    from .message.compose import AttachmentSpec, Recipients
+    from .message.parse import Email
     from .tools import ToolSet
 
-log = logging.getLogger("nb_email_conn")
-
-# Providers that file sent mail in \Sent themselves; appending again would duplicate it.
-_SAVES_SENT_ITSELF = re.compile(r"(^|\.)(gmail\.com|googlemail\.com|office365\.com|outlook\.com)$", re.IGNORECASE)
-
-
-@dataclass
-class SentEmail:
-    """What ``send_email`` did: the Message-ID, who accepted it, and where a copy was filed."""
-
-    message_id: str
-    recipients: list[str]
-    refused: dict[str, str] = field(default_factory=dict)
-    sent_ref: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = f"sent {self.message_id} to {len(self.recipients)} recipient(s)"
-        if self.refused:
-            text += f"; refused: {', '.join(self.refused)}"
-        return text
-
-
-def _summary(result: Any) -> str:
-    """A short human line for the approval widget's outcome."""
-    if isinstance(result, SentEmail):
-        return str(result)
-    if isinstance(result, int):
-        return f"{result} message(s) changed"
-    if isinstance(result, list):
-        done = sum(1 for r in result if r)
-        return f"{len(result)} message(s) done" + (f", {done} new ref(s)" if done else "")
-    if isinstance(result, str):
-        return f"saved as {result}"
-    return "done"
-
-
-def _flag_list(value: str | Iterable[str] | None, field: str) -> list[str]:
-    return [] if value is None else check_flags(value, field)
+R = TypeVar("R")
+Attachments: TypeAlias = "AttachmentSpec | Iterable[AttachmentSpec] | None"
 
 
 class EmailConnection:
@@ -102,11 +70,16 @@ class EmailConnection:
         secret = Secret(password if password is not None else get_password(config.name))
         self._secret = secret
         self.policies = Policies(policies)
-        self._approver = approver
+        self.approver = approver
         self._default_approver: Approver | None = None
-        self.save_sent = save_sent if save_sent is not None else not _SAVES_SENT_ITSELF.search(config.imap_host)
-        self._session = ImapSession(config, secret.reveal)
-        self._mailbox = Mailbox(self._session)
+        session = ImapSession(config, secret.reveal)
+        self._context = Context(
+            config=config,
+            session=session,
+            mailbox=Mailbox(session),
+            password=secret.reveal,
+            save_sent=save_sent if save_sent is not None else not SAVES_SENT_ITSELF.search(config.imap_host),
+        )
         self._gate = Gate(lambda name: self.policies[name], self._current_approver, config.name)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -123,6 +96,15 @@ class EmailConnection:
         if value is not None and not callable(value):
             raise InvalidInputError("approver must be a callable taking an ActionRequest.", field="approver")
         self._approver = value
+
+    @property
+    def save_sent(self) -> bool:
+        """File a copy of sent mail in Sent (off where the provider does it itself)."""
+        return self._context.save_sent
+
+    @save_sent.setter
+    def save_sent(self, value: bool) -> None:
+        self._context.save_sent = bool(value)
 
     def _current_approver(self) -> Approver | None:
         if self._approver is not None:
@@ -149,7 +131,7 @@ class EmailConnection:
 
     def close(self) -> None:
         """Log out of IMAP. The connection reconnects by itself if used again."""
-        self._session.close()
+        self._context.session.close()
 
     @property
     def insecure(self) -> bool:
@@ -158,8 +140,8 @@ class EmailConnection:
     @property
     def capabilities(self) -> frozenset[str]:
         """The IMAP server's capabilities (after login)."""
-        self._session.connect()
-        return self._session.capabilities
+        self._context.session.connect()
+        return self._context.session.capabilities
 
     def audit_log(self) -> pd.DataFrame:
         """Every gated call: time, function, arguments (redacted), policy, decision, outcome, error."""
@@ -177,104 +159,24 @@ class EmailConnection:
 
         return test_connection(self.config, self._secret.reveal())
 
-    def _call(
-        self,
-        function: str,
-        arguments: dict[str, Any],
-        preview: Callable[[dict[str, Any]], dict[str, Any]],
-        run: Callable[[dict[str, Any]], Any],
-    ) -> Any:
-        return self._gate.call(function, arguments, preview=preview, run=run, summarize=_summary)
+    def _call(self, spec: FunctionSpec[R], **arguments: Any) -> R | PendingAction[R]:
+        return self._gate.call(spec, self._context, spec.prepare(arguments))
 
-    async def _call_async(
-        self,
-        function: str,
-        arguments: dict[str, Any],
-        preview: Callable[[dict[str, Any]], dict[str, Any]],
-        run: Callable[[dict[str, Any]], Any],
-    ) -> Any:
-        return await self._gate.call_async(function, arguments, preview=preview, run=run, summarize=_summary)
+    async def _call_async(self, spec: FunctionSpec[R], **arguments: Any) -> R:
+        return await self._gate.call_async(spec, self._context, spec.prepare(arguments))
 
-    @staticmethod
-    def _no_preview(arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"summary": ", ".join(f"{k}={v!r}" for k, v in arguments.items())[:300]}
-
-    # -- list_folders -------------------------------------------------------------------
-    def _list_folders(self, arguments: dict[str, Any]) -> pd.DataFrame:
-        import pandas as pd
-
-        # INBOX first, then by name: the order people expect from a mail client.
-        infos = sorted(self._session.folders(refresh=True), key=lambda f: (f.name.upper() != "INBOX", f.name.lower()))
-
-        def work(client: Any) -> list[dict[str, Any]]:
-            rows = []
-            for info in infos:
-                messages = unseen = None
-                if info.selectable:
-                    try:
-                        status = client.folder_status(info.name, [b"MESSAGES", b"UNSEEN"])
-                    except IMAPClientError:
-                        status = None  # deleted by another client since LIST: counts unknown
-                    if status is not None:
-                        messages, unseen = int(status.get(b"MESSAGES", 0)), int(status.get(b"UNSEEN", 0))
-                rows.append(
-                    {
-                        "name": info.name,
-                        "special_use": info.special_use,
-                        "messages": messages,
-                        "unseen": unseen,
-                        "flags": info.flags,
-                        "delimiter": info.delimiter,
-                    }
-                )
-            return rows
-
-        rows = self._session.run("reading folder status", work, idempotent=True)
-        frame: pd.DataFrame = pd.DataFrame(
-            rows, columns=["name", "special_use", "messages", "unseen", "flags", "delimiter"]
-        )
-        for column in ("name", "special_use", "delimiter"):
-            frame[column] = frame[column].astype("string")
-        frame["messages"] = frame["messages"].astype("Int64")
-        frame["unseen"] = frame["unseen"].astype("Int64")
-        return frame
-
-    def list_folders(self) -> pd.DataFrame:
+    # -- reading --------------------------------------------------------------------------
+    def list_folders(self) -> Gated[pd.DataFrame]:
         """The account's folders: name, special use (``\\Sent``, ``\\Trash`` …), message and unseen counts."""
-        return self._call("list_folders", {}, self._no_preview, self._list_folders)  # type: ignore[no-any-return]
+        return self._call(LIST_FOLDERS)
 
     async def list_folders_async(self) -> pd.DataFrame:
-        return await self._call_async("list_folders", {}, self._no_preview, self._list_folders)  # type: ignore[no-any-return]
-
-    # -- search_emails ------------------------------------------------------------------
-    def _search(self, arguments: dict[str, Any]) -> pd.DataFrame:
-        from .imap.search import search
-
-        return search(
-            self._session,
-            self._mailbox,
-            arguments.get("query"),
-            folder=arguments.get("folder", "INBOX"),
-            limit=arguments.get("limit"),
-            criteria=arguments.get("criteria", {}),
-            progress=arguments.get("progress", True),
-        )
-
-    @staticmethod
-    def _search_arguments(
-        query: str | None, folder: str, limit: int | None, criteria: dict[str, Any]
-    ) -> dict[str, Any]:
-        if query is not None:
-            check_text(query, "query")
-        check_text(folder, "folder", allow_empty=False, max_length=1000)
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise InvalidInputError("limit must be a positive whole number (or None for all).", field="limit")
-        progress = criteria.pop("progress", True)
-        return {"query": query, "folder": folder, "limit": limit, "criteria": criteria, "progress": progress}
+        """Awaitable :meth:`list_folders`."""
+        return await self._call_async(LIST_FOLDERS)
 
     def search_emails(
         self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any
-    ) -> pd.DataFrame:
+    ) -> Gated[pd.DataFrame]:
         """Search a folder; one row per message, newest first.
 
         ``query`` is Gmail-like (``from:bob subject:"Q3 report" after:2024-01-01 is:unread
@@ -283,287 +185,201 @@ class EmailConnection:
         Searching never marks messages as read. Folders of 5,000 messages or more show a
         progress bar; ``progress=False`` hides it.
         """
-        arguments = self._search_arguments(query, folder, limit, criteria)
-        return self._call("search_emails", arguments, self._no_preview, self._search)  # type: ignore[no-any-return]
+        return self._call(SEARCH_EMAILS, query=query, folder=folder, limit=limit, **criteria)
 
     async def search_emails_async(
         self, query: str | None = None, *, folder: str = "INBOX", limit: int | None = None, **criteria: Any
     ) -> pd.DataFrame:
-        arguments = self._search_arguments(query, folder, limit, criteria)
-        return await self._call_async("search_emails", arguments, self._no_preview, self._search)  # type: ignore[no-any-return]
+        """Awaitable :meth:`search_emails`."""
+        return await self._call_async(SEARCH_EMAILS, query=query, folder=folder, limit=limit, **criteria)
 
-    # -- get_email ----------------------------------------------------------------------
-    def _get_email(self, arguments: dict[str, Any]) -> Email:
-        ref = MessageRef.parse(arguments["ref"])
-        raw, flags, _size = self._mailbox.fetch_message(ref, mark_seen=bool(arguments.get("mark_seen")))
-        return parse_email(raw, ref=str(ref), flags=flags)
-
-    @staticmethod
-    def _one_ref(ref: Any) -> str:
-        refs = normalize_refs(ref)
-        if len(refs) != 1:
-            raise InvalidInputError(f"get_email reads one message; got {len(refs)} refs.", field="ref")
-        return str(refs[0])
-
-    def get_email(self, ref: Any, *, mark_seen: bool = False) -> Email:
+    def get_email(self, ref: Refs, *, mark_seen: bool = False) -> Gated[Email]:
         """Read one message (a ref string or a row of ``search_emails``). Never marks it read
         unless ``mark_seen=True``."""
-        arguments = {"ref": self._one_ref(ref), "mark_seen": bool(mark_seen)}
-        return self._call("get_email", arguments, self._no_preview, self._get_email)  # type: ignore[no-any-return]
+        return self._call(GET_EMAIL, ref=ref, mark_seen=mark_seen)
 
-    async def get_email_async(self, ref: Any, *, mark_seen: bool = False) -> Email:
-        arguments = {"ref": self._one_ref(ref), "mark_seen": bool(mark_seen)}
-        return await self._call_async("get_email", arguments, self._no_preview, self._get_email)  # type: ignore[no-any-return]
+    async def get_email_async(self, ref: Refs, *, mark_seen: bool = False) -> Email:
+        """Awaitable :meth:`get_email`."""
+        return await self._call_async(GET_EMAIL, ref=ref, mark_seen=mark_seen)
 
-    # -- composing ----------------------------------------------------------------------
-    def _compose(self, arguments: Mapping[str, Any], *, draft: bool = False) -> ComposedMessage:
-        sender = self.config.sender
-        if sender is None:
-            raise InvalidInputError(
-                "this connection has no From address: the username is not an email address. "
-                "Set from_address in its ConnectionConfig.",
-                field="from_address",
-            )
-        return build_message(
-            sender=sender,
-            to=arguments.get("to"),
-            subject=arguments.get("subject", ""),
-            body=arguments.get("body", ""),
-            cc=arguments.get("cc"),
-            bcc=arguments.get("bcc"),
-            html=arguments.get("html"),
-            attachments=arguments.get("attachments"),
-            in_reply_to=arguments.get("in_reply_to"),
-            allow_no_recipients=draft,
-        )
-
-    def _send_preview(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return preview_of(self._compose(arguments))
-
-    def _send(self, arguments: dict[str, Any]) -> SentEmail:
-        composed = self._compose(arguments)
-        data = composed.as_bytes()
-
-        async def submit() -> Any:
-            async with SmtpSubmission(self.config, self._secret.reveal) as smtp:
-                await smtp.login()
-                return await smtp.submit(composed.envelope_from, composed.recipients, data)
-
-        result = run_sync(submit())
-        sent = SentEmail(composed.message_id, result.accepted, result.refused)
-        if self.save_sent:
-            try:
-                sent_folder = self._session.require_special_folder("\\Sent")
-                sent.sent_ref = self._mailbox.append(sent_folder, data, ["\\Seen"], datetime.now(timezone.utc))
-            except Exception as exc:
-                sent.warnings.append(f"sent, but not filed in Sent: {exc}")
-                log.warning("message %s sent but not filed in Sent: %s", composed.message_id, type(exc).__name__)
-        return sent
-
-    @staticmethod
-    def _compose_arguments(**arguments: Any) -> dict[str, Any]:
-        return {k: v for k, v in arguments.items() if v is not None}
-
+    # -- writing --------------------------------------------------------------------------
     def send_email(
         self,
-        to: str | Iterable[str],
+        to: Recipients,
         subject: str,
         body: str,
         *,
-        cc: str | Iterable[str] | None = None,
-        bcc: str | Iterable[str] | None = None,
+        cc: Recipients = None,
+        bcc: Recipients = None,
         html: str | None = None,
-        attachments: Any = None,
+        attachments: Attachments = None,
         in_reply_to: str | None = None,
-    ) -> SentEmail:
+    ) -> Gated[SentEmail]:
         """Send a message over SMTP (never retried) and file a copy in Sent.
 
         ``attachments``: paths, ``(filename, bytes[, content_type])`` tuples, dicts, or a
-        pandas DataFrame (sent as CSV). ``in_reply_to`` is the Message-ID being answered.
+        pandas DataFrame (sent as CSV). ``in_reply_to`` is the Message-ID being answered
+        (:meth:`reply_email` does the whole reply from a ref).
         """
-        arguments = self._compose_arguments(
-            to=to,
-            subject=subject,
-            body=body,
-            cc=cc,
-            bcc=bcc,
-            html=html,
-            attachments=attachments,
-            in_reply_to=in_reply_to,
-        )
-        return self._call("send_email", arguments, self._send_preview, self._send)  # type: ignore[no-any-return]
+        return self._call(
+            SEND_EMAIL, to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html,
+            attachments=attachments, in_reply_to=in_reply_to,
+        )  # fmt: skip
 
     async def send_email_async(
         self,
-        to: str | Iterable[str],
+        to: Recipients,
         subject: str,
         body: str,
         *,
-        cc: str | Iterable[str] | None = None,
-        bcc: str | Iterable[str] | None = None,
+        cc: Recipients = None,
+        bcc: Recipients = None,
         html: str | None = None,
-        attachments: Any = None,
+        attachments: Attachments = None,
         in_reply_to: str | None = None,
     ) -> SentEmail:
-        arguments = self._compose_arguments(
-            to=to,
-            subject=subject,
-            body=body,
-            cc=cc,
-            bcc=bcc,
-            html=html,
-            attachments=attachments,
-            in_reply_to=in_reply_to,
-        )
-        return await self._call_async("send_email", arguments, self._send_preview, self._send)  # type: ignore[no-any-return]
-
-    # -- create_draft -------------------------------------------------------------------
-    def _draft_preview(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        # Without the action the reviewer read "Send ..." for a message that is only saved.
-        return preview_of(self._compose(arguments, draft=True), action="Save draft")
-
-    def _draft(self, arguments: dict[str, Any]) -> str | None:
-        composed = self._compose(arguments, draft=True)
-        drafts = self._session.require_special_folder("\\Drafts")
-        ref = self._mailbox.append(drafts, composed.as_bytes(), ["\\Draft", "\\Seen"], datetime.now(timezone.utc))
-        return ref or self._mailbox.find_by_message_id(drafts, composed.message_id)
+        """Awaitable :meth:`send_email`."""
+        return await self._call_async(
+            SEND_EMAIL, to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html,
+            attachments=attachments, in_reply_to=in_reply_to,
+        )  # fmt: skip
 
     def create_draft(
         self,
-        to: str | Iterable[str] | None = None,
+        to: Recipients = None,
         subject: str = "",
         body: str = "",
         *,
-        cc: str | Iterable[str] | None = None,
-        bcc: str | Iterable[str] | None = None,
+        cc: Recipients = None,
+        bcc: Recipients = None,
         html: str | None = None,
-        attachments: Any = None,
-    ) -> str | None:
-        """Save a message in the Drafts folder (flag ``\\Draft``); returns its ref."""
-        arguments = self._compose_arguments(
-            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments
-        )
-        return self._call("create_draft", arguments, self._draft_preview, self._draft)  # type: ignore[no-any-return]
+        attachments: Attachments = None,
+        in_reply_to: str | None = None,
+    ) -> Gated[str | None]:
+        """Save a message in the Drafts folder (flag ``\\Draft``); returns its ref.
+
+        ``in_reply_to``: a ref (the draft then threads like :meth:`reply_email`) or a Message-ID.
+        """
+        return self._call(
+            CREATE_DRAFT, to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html,
+            attachments=attachments, in_reply_to=in_reply_to,
+        )  # fmt: skip
 
     async def create_draft_async(
         self,
-        to: str | Iterable[str] | None = None,
+        to: Recipients = None,
         subject: str = "",
         body: str = "",
         *,
-        cc: str | Iterable[str] | None = None,
-        bcc: str | Iterable[str] | None = None,
+        cc: Recipients = None,
+        bcc: Recipients = None,
         html: str | None = None,
-        attachments: Any = None,
+        attachments: Attachments = None,
+        in_reply_to: str | None = None,
     ) -> str | None:
-        arguments = self._compose_arguments(
-            to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html, attachments=attachments
+        """Awaitable :meth:`create_draft`."""
+        return await self._call_async(
+            CREATE_DRAFT, to=to, subject=subject, body=body, cc=cc, bcc=bcc, html=html,
+            attachments=attachments, in_reply_to=in_reply_to,
+        )  # fmt: skip
+
+    def reply_email(
+        self,
+        ref: Refs,
+        body: str,
+        *,
+        reply_all: bool = False,
+        html: str | None = None,
+        attachments: Attachments = None,
+        quote: bool = True,
+    ) -> Gated[SentEmail]:
+        """Reply to one message: to its Reply-To (else From), threaded, ``Re: `` once, the original quoted.
+
+        ``reply_all=True`` adds its To and Cc recipients, minus your own addresses. After the
+        send the original gets ``\\Answered`` and a copy goes to Sent.
+        """
+        return self._call(
+            REPLY_EMAIL, ref=ref, body=body, reply_all=reply_all, html=html, attachments=attachments, quote=quote
         )
-        return await self._call_async("create_draft", arguments, self._draft_preview, self._draft)  # type: ignore[no-any-return]
 
-    # -- bulk actions -------------------------------------------------------------------
-    def _bulk_preview(self, action: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        def preview(arguments: dict[str, Any]) -> dict[str, Any]:
-            refs = [MessageRef.parse(r) for r in arguments["refs"]]
-            if "folder" in arguments:
-                self._session.resolve_folder(arguments["folder"])
-            messages = self._mailbox.describe(refs)
-            details: dict[str, Any] = {"summary": f"{action} {len(refs)} message(s)", "count": len(refs)}
-            for key in ("folder", "add", "remove", "permanent"):
-                if key in arguments:
-                    details[key] = arguments[key]
-            details["messages"] = messages
-            return details
+    async def reply_email_async(
+        self,
+        ref: Refs,
+        body: str,
+        *,
+        reply_all: bool = False,
+        html: str | None = None,
+        attachments: Attachments = None,
+        quote: bool = True,
+    ) -> SentEmail:
+        """Awaitable :meth:`reply_email`."""
+        return await self._call_async(
+            REPLY_EMAIL, ref=ref, body=body, reply_all=reply_all, html=html, attachments=attachments, quote=quote
+        )
 
-        return preview
+    def forward_email(
+        self,
+        ref: Refs,
+        to: Recipients,
+        body: str = "",
+        *,
+        cc: Recipients = None,
+        bcc: Recipients = None,
+        as_attachment: bool = False,
+    ) -> Gated[SentEmail]:
+        """Forward one message with ``Fwd: `` once: inline with its attachments byte-exact, or with
+        ``as_attachment=True`` as one ``message/rfc822`` part holding the server's bytes unchanged."""
+        return self._call(FORWARD_EMAIL, ref=ref, to=to, body=body, cc=cc, bcc=bcc, as_attachment=as_attachment)
 
-    @staticmethod
-    def _refs_argument(refs: Any) -> list[str]:
-        return [str(r) for r in normalize_refs(refs)]
+    async def forward_email_async(
+        self,
+        ref: Refs,
+        to: Recipients,
+        body: str = "",
+        *,
+        cc: Recipients = None,
+        bcc: Recipients = None,
+        as_attachment: bool = False,
+    ) -> SentEmail:
+        """Awaitable :meth:`forward_email`."""
+        return await self._call_async(
+            FORWARD_EMAIL, ref=ref, to=to, body=body, cc=cc, bcc=bcc, as_attachment=as_attachment
+        )
 
-    def _delete(self, arguments: dict[str, Any]) -> int:
-        refs = [MessageRef.parse(r) for r in arguments["refs"]]
-        permanent = arguments.get("permanent", False)
-        if not isinstance(permanent, bool):
-            # An approver's Decision.edit arrives unchecked: "false" is truthy and would expunge.
-            raise InvalidInputError("permanent must be True or False.", field="permanent")
-        if permanent:
-            return self._mailbox.expunge(refs)
-        trash = self._session.require_special_folder("\\Trash")
-        if any(r.folder == trash for r in refs):
-            raise InvalidInputError(
-                f"some messages are already in {trash!r}; delete them with permanent=True.", field="refs"
-            )
-        moved = self._mailbox.transfer(refs, trash, move=True)
-        return len(moved)
-
-    def _delete_arguments(self, refs: Any, permanent: bool) -> dict[str, Any]:
-        if not isinstance(permanent, bool):
-            raise InvalidInputError("permanent must be True or False.", field="permanent")
-        return {"refs": self._refs_argument(refs), "permanent": permanent}
-
-    def delete_emails(self, refs: Any, *, permanent: bool = False) -> int:
+    # -- changing ---------------------------------------------------------------------------
+    def delete_emails(self, refs: Refs, *, permanent: bool = False) -> Gated[int]:
         """Move the messages to Trash, or with ``permanent=True`` expunge exactly them.
         Returns how many messages were deleted."""
-        arguments = self._delete_arguments(refs, permanent)
-        return self._call("delete_emails", arguments, self._bulk_preview("delete"), self._delete)  # type: ignore[no-any-return]
+        return self._call(DELETE_EMAILS, refs=refs, permanent=permanent)
 
-    async def delete_emails_async(self, refs: Any, *, permanent: bool = False) -> int:
-        arguments = self._delete_arguments(refs, permanent)
-        return await self._call_async("delete_emails", arguments, self._bulk_preview("delete"), self._delete)  # type: ignore[no-any-return]
+    async def delete_emails_async(self, refs: Refs, *, permanent: bool = False) -> int:
+        """Awaitable :meth:`delete_emails`."""
+        return await self._call_async(DELETE_EMAILS, refs=refs, permanent=permanent)
 
-    def _flags(self, arguments: dict[str, Any]) -> int:
-        refs = [MessageRef.parse(r) for r in arguments["refs"]]
-        add = _flag_list(arguments.get("add"), "add")
-        remove = _flag_list(arguments.get("remove"), "remove")
-        if not add and not remove:  # a reviewer's edit may have emptied both
-            raise InvalidInputError("no flags left to add or remove; nothing was changed.", field="add")
-        return self._mailbox.store_flags(refs, add, remove)
-
-    def _flag_arguments(self, refs: Any, add: Any, remove: Any) -> dict[str, Any]:
-        added, removed = _flag_list(add, "add"), _flag_list(remove, "remove")
-        if not added and not removed:
-            raise InvalidInputError("give flags to add=... and/or remove=... (e.g. add='\\\\Flagged').", field="add")
-        return {"refs": self._refs_argument(refs), "add": added, "remove": removed}
-
-    def update_flags(self, refs: Any, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()) -> int:
+    def update_flags(
+        self, refs: Refs, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()
+    ) -> Gated[int]:
         """Add and/or remove flags (``\\Seen``, ``\\Flagged``, ``\\Answered``, keywords)."""
-        arguments = self._flag_arguments(refs, add, remove)
-        return self._call("update_flags", arguments, self._bulk_preview("change flags of"), self._flags)  # type: ignore[no-any-return]
+        return self._call(UPDATE_FLAGS, refs=refs, add=add, remove=remove)
 
     async def update_flags_async(
-        self, refs: Any, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()
+        self, refs: Refs, *, add: str | Iterable[str] = (), remove: str | Iterable[str] = ()
     ) -> int:
-        arguments = self._flag_arguments(refs, add, remove)
-        return await self._call_async("update_flags", arguments, self._bulk_preview("change flags of"), self._flags)  # type: ignore[no-any-return]
+        """Awaitable :meth:`update_flags`."""
+        return await self._call_async(UPDATE_FLAGS, refs=refs, add=add, remove=remove)
 
-    def _transfer_arguments(self, refs: Any, folder: str) -> dict[str, Any]:
-        # Only offline checks here: a disabled function must not touch the network.
-        check_text(folder, "folder", allow_empty=False, max_length=1000)
-        return {"refs": self._refs_argument(refs), "folder": folder}
-
-    def _transfer(self, move: bool) -> Callable[[dict[str, Any]], list[str | None]]:
-        def run(arguments: dict[str, Any]) -> list[str | None]:
-            target = self._session.resolve_folder(arguments["folder"])
-            refs = [MessageRef.parse(r) for r in arguments["refs"]]
-            return self._mailbox.transfer(refs, target, move=move)
-
-        return run
-
-    def move_emails(self, refs: Any, folder: str) -> list[str | None]:
+    def move_emails(self, refs: Refs, folder: str) -> Gated[list[str | None]]:
         """Move messages to ``folder``; returns their new refs (None where the server does not say)."""
-        arguments = self._transfer_arguments(refs, folder)
-        return self._call("move_emails", arguments, self._bulk_preview("move"), self._transfer(True))  # type: ignore[no-any-return]
+        return self._call(MOVE_EMAILS, refs=refs, folder=folder)
 
-    async def move_emails_async(self, refs: Any, folder: str) -> list[str | None]:
-        arguments = self._transfer_arguments(refs, folder)
-        return await self._call_async("move_emails", arguments, self._bulk_preview("move"), self._transfer(True))  # type: ignore[no-any-return]
+    async def move_emails_async(self, refs: Refs, folder: str) -> list[str | None]:
+        """Awaitable :meth:`move_emails`."""
+        return await self._call_async(MOVE_EMAILS, refs=refs, folder=folder)
 
-    def copy_emails(self, refs: Any, folder: str) -> list[str | None]:
+    def copy_emails(self, refs: Refs, folder: str) -> Gated[list[str | None]]:
         """Copy messages to ``folder``; returns the copies' refs (None where the server does not say)."""
-        arguments = self._transfer_arguments(refs, folder)
-        return self._call("copy_emails", arguments, self._bulk_preview("copy"), self._transfer(False))  # type: ignore[no-any-return]
+        return self._call(COPY_EMAILS, refs=refs, folder=folder)
 
-    async def copy_emails_async(self, refs: Any, folder: str) -> list[str | None]:
-        arguments = self._transfer_arguments(refs, folder)
-        return await self._call_async("copy_emails", arguments, self._bulk_preview("copy"), self._transfer(False))  # type: ignore[no-any-return]
+    async def copy_emails_async(self, refs: Refs, folder: str) -> list[str | None]:
+        """Awaitable :meth:`copy_emails`."""
+        return await self._call_async(COPY_EMAILS, refs=refs, folder=folder)

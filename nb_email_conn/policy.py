@@ -1,4 +1,4 @@
-"""Per-function policies and the objects that pass between a gated call and its reviewer."""
+"""Policies and the objects that pass between a gated call and its reviewer."""
 
 from __future__ import annotations
 
@@ -6,24 +6,12 @@ import concurrent.futures
 import enum
 import itertools
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from .errors import InvalidInputError
-
-FUNCTIONS: tuple[str, ...] = (
-    "list_folders",
-    "search_emails",
-    "get_email",
-    "send_email",
-    "create_draft",
-    "delete_emails",
-    "update_flags",
-    "move_emails",
-    "copy_emails",
-)
 
 
 class Policy(str, enum.Enum):
@@ -64,68 +52,6 @@ class Policy(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-DEFAULT_POLICIES: Mapping[str, Policy] = {
-    "list_folders": Policy.ENABLED,
-    "search_emails": Policy.ENABLED,
-    "get_email": Policy.ENABLED,
-    "send_email": Policy.CONFIRM,
-    "create_draft": Policy.ENABLED,
-    "delete_emails": Policy.CONFIRM,
-    "update_flags": Policy.CONFIRM,
-    "move_emails": Policy.CONFIRM,
-    "copy_emails": Policy.CONFIRM,
-}
-
-
-class Policies(MutableMapping[str, Policy]):
-    """``conn.policies``: function name -> :class:`Policy`; values may be set as strings.
-
-    Only the nine function names are keys; deleting a key restores its default.
-    ``on_change`` observers (the widget) are told about every change.
-    """
-
-    def __init__(self, initial: Mapping[str, Policy | str] | None = None) -> None:
-        self._values: dict[str, Policy] = dict(DEFAULT_POLICIES)
-        self._observers: list[Callable[[str, Policy], None]] = []
-        for name, value in (initial or {}).items():
-            self[name] = value
-
-    def _check_name(self, name: str) -> str:
-        if name not in DEFAULT_POLICIES:
-            raise InvalidInputError(
-                f"{name!r} is not a function of this connection; choose from {', '.join(FUNCTIONS)}.",
-                field="function",
-            )
-        return name
-
-    def __getitem__(self, name: str) -> Policy:
-        return self._values[self._check_name(name)]
-
-    def __setitem__(self, name: str, value: Policy | str) -> None:
-        policy = Policy.parse(value)
-        self._values[self._check_name(name)] = policy
-        for observer in list(self._observers):
-            observer(name, policy)
-
-    def __delitem__(self, name: str) -> None:
-        self[name] = DEFAULT_POLICIES[self._check_name(name)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(FUNCTIONS)
-
-    def __len__(self) -> int:
-        return len(FUNCTIONS)
-
-    def observe(self, callback: Callable[[str, Policy], None]) -> None:
-        self._observers.append(callback)
-
-    def to_dict(self) -> dict[str, str]:
-        return {name: self._values[name].value for name in FUNCTIONS}
-
-    def __repr__(self) -> str:
-        return f"Policies({self.to_dict()!r})"
 
 
 _request_ids = itertools.count(1)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
+
+from .frontend import front_end_progress
 
 _MIN_INTERVAL = 0.2  # seconds between redraws
 
@@ -27,7 +29,7 @@ class Progress(Protocol):
     ) -> None: ...
 
 
-class _Base:
+class ProgressBase:
     def __init__(self, total: int, description: str) -> None:
         self.total = max(int(total), 0)
         self.description = description
@@ -49,7 +51,7 @@ class _Base:
             self._closed = True
             self._finish()
 
-    def __enter__(self) -> _Base:
+    def __enter__(self) -> ProgressBase:
         return self
 
     def __exit__(
@@ -70,11 +72,11 @@ class _Base:
         pass
 
 
-class SilentProgress(_Base):
+class SilentProgress(ProgressBase):
     """No output at all (plain scripts whose stderr is not a terminal, tests)."""
 
 
-class TerminalProgress(_Base):
+class TerminalProgress(ProgressBase):
     """One line on stderr, rewritten in place with a carriage return."""
 
     def __init__(self, total: int, description: str, stream: TextIO | None = None) -> None:
@@ -95,45 +97,11 @@ class TerminalProgress(_Base):
         self._stream.flush()
 
 
-class NotebookProgress(_Base):
-    """An ipywidgets bar with a label, displayed when created and hidden when closed."""
-
-    def __init__(self, total: int, description: str, display: Any = None) -> None:
-        super().__init__(total, description)
-        import ipywidgets
-
-        self._bar = ipywidgets.IntProgress(value=0, min=0, max=max(self.total, 1))
-        self._label = ipywidgets.Label(self.text())
-        self.widget = ipywidgets.HBox([self._bar, self._label])
-        if display is None:
-            from IPython.display import display
-        display(self.widget)
-
-    def _draw(self) -> None:
-        self._bar.value = min(self.done, self._bar.max)
-        self._label.value = self.text()
-
-    def _finish(self) -> None:
-        self._draw()
-        self.widget.close()
-
-
-def _has_frontend() -> bool:
-    """True in a Jupyter kernel (a front end can show widgets), False in IPython in a terminal."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def progress_reporter(total: int, description: str) -> Progress:
     """A progress display suited to where the code runs (see the module docstring)."""
-    if _has_frontend():
-        try:
-            return NotebookProgress(total, description)
-        except Exception:  # no ipywidgets or no display: progress is never worth failing for
-            return SilentProgress(total, description)
+    shown = front_end_progress(total, description)  # a bar, where a notebook front end offered one
+    if shown is not None:
+        return shown
     stream = sys.stderr
     if stream is not None and hasattr(stream, "isatty") and stream.isatty():
         return TerminalProgress(total, description, stream)

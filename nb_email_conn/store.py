@@ -22,7 +22,8 @@ import tomli_w
 from . import secrets
 from .config import ConnectionConfig
 from .errors import InvalidInputError
-from .policy import Approver, Policies, Policy
+from .functions.policies import Policies
+from .policy import Approver, Policy
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from typing import Any
 
 import pytest
 
 import nb_email_conn as nec
-from nb_email_conn.approval import Gate, PendingAction
-from nb_email_conn.policy import Policies
+from nb_email_conn import approvers
+from nb_email_conn.approval import Gate
+from nb_email_conn.functions import REGISTRY
+from nb_email_conn.functions.policies import Policies
+from nb_email_conn.functions.spec import FunctionSpec
+from nb_email_conn.pending import PendingAction
 
 
 class Recorder:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, arguments: dict[str, Any]) -> str:
+    def __call__(self, context: Any, arguments: dict[str, Any]) -> str:
         self.calls.append(arguments)
         return "ran"
 
@@ -32,14 +37,19 @@ def make_gate(approver: Any = None, **policies: str) -> tuple[Gate, Recorder, Po
     return Gate(lambda name: table[name], lambda: approver, "test"), Recorder(), table
 
 
-def preview(arguments: dict[str, Any]) -> dict[str, Any]:
+def preview(context: Any, arguments: dict[str, Any]) -> dict[str, Any]:
     if arguments.get("subject") == "bad":
         raise nec.InvalidInputError("bad subject", field="subject")
     return {"summary": f"send {arguments.get('subject')!r}", "to": arguments.get("to")}
 
 
+def spec(run: Recorder, function: str = "send_email") -> FunctionSpec[Any]:
+    """The registry's spec of ``function`` with a recording runner and a preview that can refuse."""
+    return dataclasses.replace(REGISTRY[function], preview=preview, run=run, summarize=str)
+
+
 def call(gate: Gate, run: Recorder, function: str = "send_email", **arguments: Any) -> Any:
-    return gate.call(function, dict(arguments), preview=preview, run=run, summarize=str)
+    return gate.call(spec(run, function), None, dict(arguments))  # type: ignore[arg-type]  # no mailbox needed
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -147,7 +157,7 @@ def test_an_approver_that_fails_leaves_no_pending_audit_row() -> None:
 async def test_a_failed_awaited_or_pending_decision_leaves_no_pending_audit_row() -> None:
     gate, run, _ = make_gate(lambda r: "yes")
     with pytest.raises(nec.InvalidInputError):
-        await gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+        await gate.call_async(spec(run), None, {"subject": "hi"})  # type: ignore[arg-type]
     assert gate.audit.frame().iloc[-1]["outcome"] == "failed"
     pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
     gate, run, _ = make_gate(lambda r: pending)
@@ -214,7 +224,7 @@ async def test_awaited_call_waits_for_an_async_approver() -> None:
         return nec.Decision.approve()
 
     gate, run, _ = make_gate(approver)
-    result = await gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    result = await gate.call_async(spec(run), None, {"subject": "hi"})  # type: ignore[arg-type]
     assert result == "ran"
 
 
@@ -222,7 +232,7 @@ async def test_awaited_call_waits_for_a_thread_future() -> None:
     pending: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
     gate, run, _ = make_gate(lambda r: pending)
     task = asyncio.ensure_future(
-        gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+        gate.call_async(spec(run), None, {"subject": "hi"})  # type: ignore[arg-type]
     )
     await asyncio.sleep(0.05)
     assert not task.done()
@@ -244,17 +254,15 @@ def test_audit_log_redacts_secrets_and_attachment_bytes() -> None:
 def test_console_prompt_is_the_default_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from nb_email_conn import approval
-
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr("sys.stdin", Terminal())
-    assert approval.default_approver() is approval.console_approver
+    assert approvers.default_approver() is approvers.console_approver
     answers = iter(["n", "wrong address"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
-    gate, run, _ = make_gate(approval.default_approver())
+    gate, run, _ = make_gate(approvers.default_approver())
     with pytest.raises(nec.ActionRejectedError, match="wrong address"):
         call(gate, run, subject="hi")
     monkeypatch.setattr("builtins.input", lambda prompt="": "y")
@@ -264,10 +272,8 @@ def test_console_prompt_is_the_default_on_a_terminal(monkeypatch: pytest.MonkeyP
 def test_no_terminal_and_no_kernel_means_no_default_approver(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from nb_email_conn import approval
-
     monkeypatch.setattr("sys.stdin", io.StringIO())
-    assert approval.default_approver() is None
+    assert approvers.default_approver() is None
 
 
 @pytest.mark.parametrize(("installed", "refused"), [("7.3.2", True), ("6.29.5", True), ("7.4.0", False)])
@@ -276,20 +282,22 @@ async def test_an_awaited_click_is_refused_where_the_kernel_could_never_deliver_
 ) -> None:
     from importlib import metadata
 
-    from nb_email_conn import approval
+    from nb_email_conn.widgets import kernel
+    from nb_email_conn.widgets.approval import InlineApprover
 
     class Widget:
         needs_kernel_idle = True
+        awaiting_would_hang = staticmethod(InlineApprover.awaiting_would_hang)
 
         def __call__(self, request: nec.ActionRequest) -> concurrent.futures.Future[nec.Decision]:
             future: concurrent.futures.Future[nec.Decision] = concurrent.futures.Future()
             future.set_result(nec.Decision.approve())
             return future
 
-    monkeypatch.setattr(approval, "in_kernel_with_frontend", lambda: True)
+    monkeypatch.setattr(kernel, "in_kernel_with_frontend", lambda: True)
     monkeypatch.setattr(metadata, "version", lambda name: installed)
     gate, run, _ = make_gate(Widget())
-    awaited = gate.call_async("send_email", {"subject": "hi"}, preview=preview, run=run, summarize=str)
+    awaited = gate.call_async(spec(run), None, {"subject": "hi"})  # type: ignore[arg-type]
     if refused:
         with pytest.raises(nec.ActionRejectedError, match=r"ipykernel 7\.4"):
             await awaited
@@ -302,8 +310,8 @@ def test_an_edit_that_empties_the_flags_changes_nothing(monkeypatch: pytest.Monk
     cfg = nec.ConnectionConfig(name="t", username="alice@example.org", imap_host="127.0.0.1", imap_port=1)
     conn = nec.EmailConnection(cfg, password="x", approver=lambda r: nec.Decision.edit(add=[], remove=[]))
     stored: list[object] = []
-    monkeypatch.setattr(conn._mailbox, "describe", lambda refs: [])
-    monkeypatch.setattr(conn._mailbox, "store_flags", lambda *a: stored.append(a) or 1)
+    monkeypatch.setattr(conn._context.mailbox, "describe", lambda refs: [])
+    monkeypatch.setattr(conn._context.mailbox, "store_flags", lambda *a: stored.append(a) or 1)
     ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
     with pytest.raises(nec.InvalidInputError, match="no flags left"):
         conn.update_flags(ref, add="\\Flagged")

@@ -18,7 +18,7 @@ import nb_email_conn as nec
 from nb_email_conn import secrets, store
 from nb_email_conn.config import ConnectionConfig, Encryption
 from nb_email_conn.errors import InvalidInputError, SecretStoreError
-from nb_email_conn.policy import Policies
+from nb_email_conn.functions.policies import Policies
 
 PASSWORD = "Tr0ub4dor&3-ÿ"
 

@@ -17,8 +17,10 @@ from nb_email_conn.approval import PendingAction
 from nb_email_conn.connection import SentEmail
 from nb_email_conn.errors import ActionRejectedError
 from nb_email_conn.message.parse import Attachment, Email
-from nb_email_conn.policy import FUNCTIONS, ActionRequest, Policies
-from nb_email_conn.tools import SPECS, ToolSet, build_tools
+from nb_email_conn.functions import FUNCTIONS, REGISTRY
+from nb_email_conn.functions.policies import Policies
+from nb_email_conn.policy import ActionRequest
+from nb_email_conn.tools import ToolSet, build_tools
 
 REF = "imap://alice%40example.org@imap.example.org/INBOX;UIDVALIDITY=1700000000/;UID=42"
 REF2 = "imap://alice%40example.org@imap.example.org/INBOX;UIDVALIDITY=1700000000/;UID=43"
@@ -80,6 +82,8 @@ class StandIn:
             "update_flags": None,
             "move_emails": [REF2],
             "copy_emails": RuntimeError("connection reset in the middle of COPY"),
+            "reply_email": None,
+            "forward_email": None,
         }
 
     def _record(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -145,6 +149,8 @@ VALID = {
     "update_flags": {"refs": REF, "add": ["\\Seen"], "remove": "\\Flagged"},
     "move_emails": {"refs": [REF], "folder": "Archive"},
     "copy_emails": {"refs": REF, "folder": "Archive"},
+    "reply_email": {"ref": REF, "body": "Thanks!", "reply_all": True, "quote": False},
+    "forward_email": {"ref": REF, "to": ["b@example.org"], "body": "FYI", "as_attachment": True},
 }
 INVALID = [
     ("search_emails", {"limit": "ten"}),
@@ -162,7 +168,7 @@ INVALID = [
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_schema_and_dispatcher_agree_on_valid_arguments(tools: ToolSet, conn: StandIn, name: str) -> None:
-    jsonschema.validate(VALID[name], SPECS[name].parameters)
+    jsonschema.validate(VALID[name], REGISTRY[name].parameters)
     result = _ok_json(tools.dispatch(name, json.dumps(VALID[name])))
     assert conn.calls, result  # the call reached the connection
     assert result.get("error", {}).get("type") != "InvalidInputError"
@@ -173,7 +179,7 @@ def test_schema_and_dispatcher_agree_on_invalid_arguments(
     tools: ToolSet, conn: StandIn, name: str, arguments: dict[str, Any]
 ) -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(arguments, SPECS[name].parameters)
+        jsonschema.validate(arguments, REGISTRY[name].parameters)
     result = _ok_json(tools.dispatch(name, arguments))
     assert result["ok"] is False
     assert result["error"]["type"] == "InvalidInputError"

@@ -12,20 +12,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from datetime import date, datetime
 from typing import Any, Literal
 
 import anywidget
 import traitlets
 
 from ..errors import InvalidInputError
+from ..functions import spec_for
+from ..functions.spec import EditableArgument
+from ..jsonsafe import json_safe
 from ..policy import ActionRequest, Decision
 from ..validation import check_text
 from .base import static_file
+from .kernel import awaiting_a_click_would_hang
 from .protocol import Call, RequestRouter
 
-EDITABLE_FUNCTIONS = frozenset({"send_email", "create_draft"})
-EDITABLE_FIELDS: tuple[str, ...] = ("to", "cc", "bcc", "subject", "body")
 DECIDED_BY = "notebook user (inline widget)"
 OutcomeStatus = Literal["done", "failed", "rejected"]
 
@@ -33,23 +34,9 @@ _MAX_ROWS = 500
 _MAX_TEXT = 20_000
 
 
-def jsonable(value: Any, *, depth: int = 0) -> Any:
-    """A JSON-safe copy for widget state: dates as ISO text, bytes as their size, long text cut."""
-    if depth > 6:
-        return str(value)[:200]
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + "…"
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item, depth=depth + 1) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item, depth=depth + 1) for item in list(value)[:_MAX_ROWS]]
-    return str(value)[:_MAX_TEXT]
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy for widget state (the package's one converter, with the widget's bounds)."""
+    return json_safe(value, max_text=_MAX_TEXT, max_items=_MAX_ROWS)
 
 
 def _as_field_text(value: Any) -> str:
@@ -62,30 +49,54 @@ def _as_field_text(value: Any) -> str:
     return str(value)
 
 
-def editable_arguments(request: ActionRequest) -> dict[str, str] | None:
-    """The arguments a reviewer may change (send_email / create_draft), as text."""
-    if request.function not in EDITABLE_FUNCTIONS:
+def _editable(request: ActionRequest) -> dict[str, EditableArgument]:
+    return {argument.name: argument for argument in spec_for(request.function).editable}
+
+
+def editable_arguments(request: ActionRequest) -> dict[str, Any] | None:
+    """The arguments a reviewer may change (from the function's registry entry), as form values."""
+    editable = _editable(request)
+    if not editable:
         return None
-    return {field: _as_field_text(request.arguments.get(field)) for field in EDITABLE_FIELDS}
+    return {
+        name: bool(request.arguments.get(name))
+        if argument.kind == "boolean"
+        else _as_field_text(request.arguments.get(name))
+        for name, argument in editable.items()
+    }
 
 
-def parse_changes(request: ActionRequest, changes: Any) -> dict[str, str]:
-    """Check the reviewer's edits: only editable fields, only text, no header injection."""
-    editable = editable_arguments(request)
-    if editable is None:
+def _edited_value(argument: EditableArgument, value: Any) -> Any:
+    """A form value as the function's argument: a line break in a header is an injection attempt."""
+    if argument.kind == "boolean":
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"{argument.name} must be true or false.", field=argument.name)
+        return value
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{argument.name} must be text.", field=argument.name)
+    if argument.kind == "multiline":
+        return value
+    check_text(value, argument.name)
+    if argument.kind == "flags":
+        return [item for item in value.replace(",", " ").split() if item]
+    return value
+
+
+def parse_changes(request: ActionRequest, changes: Any) -> dict[str, Any]:
+    """Check the reviewer's edits: only editable fields, values of the right kind, no header injection."""
+    editable = _editable(request)
+    if not editable:
         raise InvalidInputError(f"{request.function} cannot be edited; approve or reject it.", field="changes")
     if not isinstance(changes, Mapping) or not changes:
         raise InvalidInputError("changes must name at least one field to change.", field="changes")
-    checked: dict[str, str] = {}
+    current = editable_arguments(request) or {}
+    checked: dict[str, Any] = {}
     for key, value in changes.items():
-        if key not in editable:
-            raise InvalidInputError(f"{key!r} cannot be edited; only {', '.join(EDITABLE_FIELDS)}.", field=str(key))
-        if not isinstance(value, str):
-            raise InvalidInputError(f"{key} must be text.", field=key)
-        if key != "body":
-            check_text(value, key)  # a line break in a header is an injection attempt
-        if value != editable[key]:
-            checked[key] = value
+        argument = editable.get(key)
+        if argument is None:
+            raise InvalidInputError(f"{key!r} cannot be edited; only {', '.join(editable)}.", field=str(key))
+        if value != current.get(key):
+            checked[key] = _edited_value(argument, value)
     return checked
 
 
@@ -175,6 +186,11 @@ class InlineApprover:
 
     # Clicks arrive as comm messages, which the kernel handles only while no cell blocks it.
     needs_kernel_idle = True
+
+    @staticmethod
+    def awaiting_would_hang() -> bool:
+        """The gate asks before an awaited call waits for a click this kernel could not deliver."""
+        return awaiting_a_click_would_hang()
 
     def __init__(self, *, display: Callable[[Any], None] | None = None) -> None:
         self._display = display or _ipython_display

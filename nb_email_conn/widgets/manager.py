@@ -18,25 +18,14 @@ import traitlets
 
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError, SecretStoreError
-from ..policy import DEFAULT_POLICIES, FUNCTIONS, Policy
+from ..functions import DEFAULT_POLICIES, FUNCTIONS, REGISTRY
+from ..policy import Policy
 from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
 from .protocol import Call, RequestRouter
 
 FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ConnectionConfig))
-
-FUNCTION_DESCRIPTIONS: Mapping[str, str] = {
-    "list_folders": "List the mailbox folders.",
-    "search_emails": "Search a folder; returns a DataFrame.",
-    "get_email": "Read one message.",
-    "send_email": "Send mail as you.",
-    "create_draft": "Save a draft in Drafts.",
-    "delete_emails": "Move messages to Trash, or delete them permanently.",
-    "update_flags": "Mark read/unread, flag, and other flags.",
-    "move_emails": "Move messages to another folder.",
-    "copy_emails": "Copy messages to another folder.",
-}
 
 
 def _form_values(config: ConnectionConfig | None, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,7 +109,7 @@ class ConnectionManager(anywidget.AnyWidget):
             policies.update({name: Policy.parse(value).value for name, value in dict(initial_policies).items()})
             for name in policies:
                 if name not in DEFAULT_POLICIES:
-                    raise InvalidInputError(f"{name!r} is not one of the nine functions.", field="policies")
+                    raise InvalidInputError(f"{name!r} is not a function of this connection.", field="policies")
         if password is None and isinstance(config, ConnectionConfig) and has_session_password(config.name):
             # The sandbox (or an earlier session_only save) left it in this kernel's memory.
             password = get_password(config.name)
@@ -133,8 +122,13 @@ class ConnectionManager(anywidget.AnyWidget):
             values=_form_values(config, kwargs),
             policies=policies,
             functions=[
-                {"name": name, "description": FUNCTION_DESCRIPTIONS[name], "default": DEFAULT_POLICIES[name].value}
-                for name in FUNCTIONS
+                {
+                    "name": spec.name,
+                    "description": spec.label,
+                    "default": spec.default_policy.value,
+                    "writes": spec.writes,
+                }
+                for spec in REGISTRY.values()
             ],
             session_only=session_only,
             password_set=self._password is not None or self._saved_name is not None,
@@ -269,7 +263,7 @@ class ConnectionManager(anywidget.AnyWidget):
     def _handle_set_policy(self, params: dict[str, Any], call: Call) -> dict[str, str]:
         function = params.get("function")
         if function not in DEFAULT_POLICIES:
-            raise InvalidInputError(f"{function!r} is not one of the nine functions.", field="function")
+            raise InvalidInputError(f"{function!r} is not a function of this connection.", field="function")
         policy = Policy.parse(params.get("policy", ""))
         self.policies = {**self.policies, str(function): policy.value}
         with self._lock:

@@ -8,7 +8,8 @@ import pytest
 
 from nb_email_conn.config import ConnectionConfig
 from nb_email_conn.errors import SecretStoreError
-from nb_email_conn.policy import Policies, Policy
+from nb_email_conn.functions.policies import Policies
+from nb_email_conn.policy import Policy
 from nb_email_conn.widgets.manager import ConnectionManager
 
 from .conftest import attach_outbox, request, widget_state_text

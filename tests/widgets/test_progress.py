@@ -3,7 +3,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from nb_email_conn.progress import NotebookProgress, SilentProgress, TerminalProgress, progress_reporter
+from nb_email_conn.progress import SilentProgress, TerminalProgress, progress_reporter
+from nb_email_conn.widgets.progress import NotebookProgress
 
 
 class FakeTerminal(io.StringIO):

@@ -1,0 +1,1 @@
+"""The connection's functions for LLM agents: tool schemas, a dispatcher, framework adapters."""
