@@ -9,12 +9,12 @@ recreated (UIDVALIDITY changed) is refused instead of hitting another message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, ServerError
 
 _REF = re.compile(
     r"^imap://(?:(?P<user>[^@/;]*)@)?(?P<host>[^/]+)/(?P<folder>[^;]*);UIDVALIDITY=(?P<uidvalidity>\d+)"
@@ -107,6 +107,10 @@ def normalize_refs(refs: Any) -> list[MessageRef]:
     return list(parsed)
 
 
+# -- UID sets (RFC 3501 sequence-set syntax): the one place that writes and reads them ------------
+MAX_SET_UIDS = 50_000_000  # bound on what a (hostile) server's UID set may expand to
+
+
 def compress_uids(uids: Iterable[int]) -> list[str]:
     """Sorted UIDs as IMAP sequence-set pieces (``1:5``, ``9``), keeping command lines short."""
     ordered = sorted(set(uids))
@@ -138,3 +142,33 @@ def uid_sets(uids: Iterable[int], max_length: int = 1000) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def _ranges(text: str | bytes) -> Iterator[tuple[int, int]]:
+    """The ``(first, last)`` of each piece of a UID set; pieces that are not numbers (``*``, junk) are skipped."""
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
+    for piece in raw.split(b","):
+        first, colon, last = piece.strip().partition(b":")
+        if not first.isdigit() or (colon and not last.isdigit()):
+            continue
+        yield (int(first), int(last)) if colon else (int(first), int(first))
+
+
+def uid_set_size(text: str | bytes) -> int:
+    """How many UIDs a UID set names (``1:3,7`` -> 4)."""
+    return sum(abs(last - first) + 1 for first, last in _ranges(text))
+
+
+def parse_uid_set(text: str | bytes, *, limit: int = MAX_SET_UIDS) -> list[int]:
+    """A UID set as a server wrote it (ESEARCH ``ALL``, COPYUID, APPENDUID): ``1:3,7`` -> [1, 2, 3, 7].
+
+    UIDs come in the order written, a range ``5:3`` as 5, 4, 3 (RFC 4315 pairs the source and
+    destination UIDs of COPYUID by position). More than ``limit`` UIDs raise :class:`ServerError`:
+    a hostile ``1:4294967295`` must not exhaust memory.
+    """
+    uids: list[int] = []
+    for first, last in _ranges(text):
+        if len(uids) + abs(last - first) + 1 > limit:
+            raise ServerError(f"the IMAP server sent a UID set of more than {limit} UIDs.")
+        uids.extend(range(first, last + 1) if last >= first else range(first, last - 1, -1))
+    return uids

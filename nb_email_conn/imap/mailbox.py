@@ -16,27 +16,15 @@ from typing import Any
 from imapclient import IMAPClient
 
 from ..errors import ConnectionFailedError, InvalidInputError, OutcomeUnknownError, ServerError, StaleReferenceError
-from ..refs import MessageRef, uid_sets
+from ..refs import MessageRef, parse_uid_set, uid_sets
 from ..validation import check_flag
+from . import internals
 from .session import ImapSession
 
 _COPYUID = re.compile(rb"(\d+)\s+([\d:,]+)\s+([\d:,]+)")
 _APPENDUID = re.compile(rb"(\d+)\s+(\d+)")  # the data imaplib files under the APPENDUID code
 _APPENDUID_CODE = re.compile(rb"\[APPENDUID\s+(\d+)\s+(\d+)\]", re.IGNORECASE)
 _HEADER_ITEM = b"BODY[HEADER.FIELDS (DATE FROM SUBJECT MESSAGE-ID)]"
-
-
-def expand_uid_set(text: str) -> list[int]:
-    """``1:3,7`` → [1, 2, 3, 7] (RFC 4315 COPYUID sets list UIDs in matching order)."""
-    uids: list[int] = []
-    for piece in text.split(","):
-        if ":" in piece:
-            low, high = (int(p) for p in piece.split(":"))
-            step = 1 if high >= low else -1
-            uids.extend(range(low, high + step, step))
-        elif piece:
-            uids.append(int(piece))
-    return uids
 
 
 @dataclass(frozen=True)
@@ -208,7 +196,7 @@ class Mailbox:
             for group in groups:
                 self.session.select_checked(client, group.folder, group.uidvalidity, readonly=False)
                 for uid_set in uid_sets(group.uids):
-                    client._imap.untagged_responses.pop("COPYUID", None)
+                    internals.pop_untagged(client, "COPYUID")  # only this command's codes count
                     if move and can_move:
                         client.move(uid_set, target)
                     else:
@@ -250,12 +238,12 @@ class Mailbox:
         target = self.session.resolve_folder(folder)
 
         def work(client: IMAPClient) -> str | None:
-            client._imap.untagged_responses.pop("APPENDUID", None)
+            internals.pop_untagged(client, "APPENDUID")
             response = client.append(target, message, flags=tuple(flags), msg_time=when)
             # Only a real APPENDUID code counts: other numbers in the OK text are not a UID.
             match = _APPENDUID_CODE.search(response) if isinstance(response, bytes) else None
             if match is None:
-                for item in client._imap.untagged_responses.pop("APPENDUID", []):
+                for item in internals.pop_untagged(client, "APPENDUID"):
                     match = _APPENDUID.match(item) if isinstance(item, bytes) else None
                     if match:
                         break
@@ -278,15 +266,15 @@ class Mailbox:
 
 def _copyuid_pairs(client: IMAPClient) -> list[tuple[int, list[int], list[int]]]:
     pairs = []
-    for item in client._imap.untagged_responses.pop("COPYUID", []):
+    for item in internals.pop_untagged(client, "COPYUID"):
         raw = item if isinstance(item, bytes) else b""
         match = _COPYUID.search(raw)
         if match:
             pairs.append(
                 (
                     int(match.group(1)),
-                    expand_uid_set(match.group(2).decode()),
-                    expand_uid_set(match.group(3).decode()),
+                    parse_uid_set(match.group(2)),
+                    parse_uid_set(match.group(3)),
                 )
             )
     return pairs

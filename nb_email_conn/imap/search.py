@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .fetch import search_messages
+from .internals import raw_imap
 from .query import build_criteria
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def search(
             reporter = progress_reporter(selected.exists, f"Searching {target}")
         try:
             return search_messages(
-                client._imap,
+                raw_imap(client),
                 program,
                 capabilities=session.capabilities,
                 folder=target,

@@ -23,6 +23,7 @@ from servers.dovecot import DovecotServer
 
 from nb_email_conn.errors import InvalidInputError
 from nb_email_conn.imap.fetch import search_messages
+from nb_email_conn.imap.internals import raw_imap
 from nb_email_conn.imap.query import build_criteria
 
 pytestmark = pytest.mark.dovecot
@@ -203,7 +204,7 @@ def fast(
         info = client.select_folder(corpus["folder"], readonly=True)
         capabilities = caps if caps is not None else [c.decode() for c in client.capabilities()]
         frame = search_messages(
-            client._imap,
+            raw_imap(client),
             build_criteria(query, criteria),
             capabilities=capabilities,
             folder=corpus["folder"],

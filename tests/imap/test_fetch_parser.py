@@ -18,15 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nb_email_conn.errors import ServerError
-from nb_email_conn.imap import fetch
-from nb_email_conn.imap.fetch import (
-    fetch_rows,
-    has_attachment,
-    search_messages,
-    sort_search,
-    uid_search,
-    uids_newest_first,
-)
+from nb_email_conn.imap.attachments import has_attachment
+from nb_email_conn.imap.commands import PIPELINE_WINDOW
+from nb_email_conn.imap.fetch import fetch_rows, search_messages, sort_search, uid_search, uids_newest_first
 from nb_email_conn.imap.frame import (
     COLUMNS,
     DTYPES,
@@ -38,6 +32,9 @@ from nb_email_conn.imap.frame import (
     parse_address_list,
 )
 from nb_email_conn.imap.query import build_criteria
+from nb_email_conn.imap.response import parse_response
+from nb_email_conn.imap.rows import ROW_FIELDS, ROW_ITEMS
+from nb_email_conn.imap.wire import MAX_LITERAL, Wire
 
 
 class ScriptedImap:
@@ -125,7 +122,7 @@ def test_one_row_with_every_column() -> None:
     )
     imap = ScriptedImap(fetch_response(1, 7, flags=b"\\Seen \\Flagged $Work", size=1234, header=header) + done(1))
     columns = fetch_rows(imap, [7])  # type: ignore[arg-type]
-    assert imap.sent == [b"A1 UID FETCH 7 " + fetch.ROW_ITEMS + b"\r\n"]
+    assert imap.sent == [b"A1 UID FETCH 7 " + ROW_ITEMS + b"\r\n"]
     assert columns == {
         "uid": [7],
         "flags": [("\\Seen", "\\Flagged", "$Work")],
@@ -245,8 +242,8 @@ def test_no_more_than_the_window_is_in_flight() -> None:
     imap = Watching(output)
     fetch_rows(imap, uids, batch=1)  # type: ignore[arg-type]
     assert len(imap.sent) == 10
-    assert sent_when[: fetch.PIPELINE_WINDOW] == [0] * fetch.PIPELINE_WINDOW
-    assert all(position > 0 for position in sent_when[fetch.PIPELINE_WINDOW :])
+    assert sent_when[:PIPELINE_WINDOW] == [0] * PIPELINE_WINDOW
+    assert all(position > 0 for position in sent_when[PIPELINE_WINDOW:])
 
 
 def test_tagged_no_raises_server_error_after_draining_every_command() -> None:
@@ -260,7 +257,7 @@ def test_tagged_no_raises_server_error_after_draining_every_command() -> None:
 
 
 def test_oversized_literal_is_refused_and_the_connection_closed() -> None:
-    output = b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {%d}\r\n" % (fetch.MAX_LITERAL + 1)
+    output = b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE)] {%d}\r\n" % (MAX_LITERAL + 1)
     imap = ScriptedImap(output)
     with pytest.raises(ServerError, match="literal"):
         fetch_rows(imap, [1])  # type: ignore[arg-type]
@@ -293,7 +290,7 @@ def test_empty_uid_list_sends_nothing() -> None:
 
 # -- BODYSTRUCTURE -------------------------------------------------------------------------
 def structure(text: bytes) -> Any:
-    return fetch.parse_response(fetch._Wire(ScriptedImap(b"")), b"* 1 FETCH (BODYSTRUCTURE " + text + b")\r\n")[3][1]  # type: ignore[arg-type]
+    return parse_response(Wire(ScriptedImap(b"")), b"* 1 FETCH (BODYSTRUCTURE " + text + b")\r\n")[3][1]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -557,7 +554,7 @@ def test_empty_result_has_every_column_and_dtype() -> None:
     assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == {
         k: str(pd.Series([], dtype=v).dtype) for k, v in DTYPES.items()
     }
-    frame_from_nothing = build_frame({name: [] for name in fetch.ROW_FIELDS}, folder="INBOX", uidvalidity=1)
+    frame_from_nothing = build_frame({name: [] for name in ROW_FIELDS}, folder="INBOX", uidvalidity=1)
     assert frame_from_nothing.dtypes.equals(frame.dtypes)
 
 

@@ -1,4 +1,4 @@
-"""The search language: query strings and keyword criteria -> IMAP SEARCH keys on the wire."""
+"""The search language (query.py) and the SEARCH program on the wire (program.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nb_email_conn.errors import InvalidInputError
-from nb_email_conn.imap.query import (
-    SearchCriteria,
-    build_criteria,
-    encode_command,
-    encode_search_command,
-    encode_sort_command,
-)
+from nb_email_conn.imap.program import SearchCriteria, encode_command, encode_search_command, encode_sort_command
+from nb_email_conn.imap.query import build_criteria
 
 _LITERAL_HEADER = re.compile(rb"\{(\d+)\+?\}\r\n")
 
