@@ -3,6 +3,10 @@
 Every header value is checked before it reaches ``EmailMessage`` (CR/LF/NUL refused,
 addresses parsed strictly), Bcc recipients go only into the SMTP envelope, and the
 message is serialised with the SMTP policy (CRLF line ends, encoded non-ASCII headers).
+
+Attached messages (``message/rfc822``: a forwarded original, an ``.eml`` attachment) are
+carried byte for byte (see ``rfc822.py``): the message holds a placeholder part for each,
+and :meth:`ComposedMessage.as_bytes` splices the bytes in.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pandas as pd
 
 from ..errors import InvalidInputError
 from ..validation import Address, check_text, parse_address, parse_addresses
+from .rfc822 import ATTACHED_MESSAGE_NAME, MESSAGE_TYPES, attach_message, boundary_outside, splice
 
 Recipients: TypeAlias = "str | Address | Iterable[str | Address] | None"
 AttachmentSpec: TypeAlias = "str | Path | tuple[Any, ...] | Mapping[str, Any] | pd.DataFrame"
@@ -36,7 +41,8 @@ class ComposedMessage:
     """A message ready to send or to append as a draft.
 
     ``message`` carries no Bcc header; ``recipients`` (the SMTP envelope) does include
-    the Bcc addresses.
+    the Bcc addresses. An attached message (``message/rfc822``) is a placeholder in
+    ``message``: :meth:`as_bytes` is the message as sent, with its bytes spliced in.
     """
 
     message: EmailMessage
@@ -50,10 +56,20 @@ class ComposedMessage:
     cc: list[Address] = field(default_factory=list)
     bcc: list[Address] = field(default_factory=list)
     attachments: list[tuple[str, str, int]] = field(default_factory=list)
+    spliced: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """Placeholder token -> the bytes of an attached message (CRLF line ends)."""
 
     def as_bytes(self) -> bytes:
-        """The message as sent on the wire (SMTP policy: CRLF line ends)."""
-        return self.message.as_bytes(policy=email_policy.SMTP)
+        """The message as sent on the wire (SMTP policy: CRLF line ends), attached
+        messages spliced in byte for byte. Not pure ASCII when an attached message has
+        8-bit bytes (its part then says ``Content-Transfer-Encoding: 8bit``)."""
+        return splice(self.message.as_bytes(policy=email_policy.SMTP), self.spliced)
+
+    @property
+    def eight_bit(self) -> bool:
+        """True when the wire form has 8-bit bytes (an attached message that is not
+        ASCII): SMTP needs ``BODY=8BITMIME`` for it."""
+        return any(not raw.isascii() for raw in self.spliced.values())
 
     def __repr__(self) -> str:
         return (
@@ -234,9 +250,22 @@ def build_message(
     message_id_domain: str | None = None,
     date: datetime | None = None,
     allow_no_recipients: bool = False,
+    attached_message: bytes | None = None,
+    attached_message_name: str = ATTACHED_MESSAGE_NAME,
 ) -> ComposedMessage:
     """Check every argument and build the message; raises ``InvalidInputError`` naming the
-    field at the first problem. ``allow_no_recipients=True`` is for drafts."""
+    field at the first problem. ``allow_no_recipients=True`` is for drafts.
+
+    ``attached_message``: the bytes of a whole message (a forwarded original) to attach,
+    after the other attachments, as one ``message/rfc822`` part named
+    ``attached_message_name``. Its bytes are carried unmodified except that line ends
+    become CRLF (bare LF or CR is not allowed in 7bit or 8bit MIME bodies, nor on the SMTP
+    wire); ``Content-Transfer-Encoding`` is ``7bit``, or ``8bit`` when they are not ASCII.
+    Attachments whose content type is ``message/rfc822`` or ``message/global`` (a
+    ``.eml`` file) are carried the same way. Only data that no 7bit/8bit body can carry
+    (NUL bytes, lines over 998 bytes) falls back to base64 (which RFC 2046 does not
+    foresee for these types, but which is then the one way to deliver it intact over
+    SMTP)."""
     from_address = parse_address(sender, "sender") if isinstance(sender, str) else None
     if from_address is None:
         raise InvalidInputError("sender must be an address string.", field="sender")
@@ -262,6 +291,10 @@ def build_message(
     if re.search(r"[\s<>@]", domain):
         raise InvalidInputError(f"message_id_domain {domain!r} is not a domain.", field="message_id_domain")
     files = [_attachment(item) for item in _attachment_list(attachments)]
+    if attached_message is not None:
+        if not isinstance(attached_message, (bytes, bytearray, memoryview)):
+            raise InvalidInputError("attached_message must be the bytes of a message.", field="attached_message")
+        files.append((_check_filename(attached_message_name), "message/rfc822", bytes(attached_message)))
 
     # 7bit: non-ASCII bodies get quoted-printable/base64, so no server needs 8BITMIME.
     message = EmailMessage(policy=email_policy.default.clone(cte_type="7bit"))
@@ -282,12 +315,22 @@ def build_message(
     message.set_content(body)
     if html is not None:
         message.add_alternative(html, subtype="html")
+    spliced: dict[str, bytes] = {}
+    sizes: list[int] = []
     for name, content_type, data in files:
+        if content_type in MESSAGE_TYPES:
+            token, wire, size = attach_message(message, name, content_type, data)
+            spliced[token] = wire
+            sizes.append(size)
+            continue
         maintype, _, subtype = content_type.partition("/")
         # DataFrames are CSV in UTF-8; say so, or readers decode non-ASCII cells as ASCII.
         subtype, _, charset = subtype.partition("; charset=")
         params = {"charset": charset} if charset else {}
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name, params=params)
+        sizes.append(len(data))
+    if spliced:
+        message.set_boundary(boundary_outside(spliced.values()))
     return ComposedMessage(
         message=message,
         envelope_from=from_address.addr,
@@ -299,7 +342,10 @@ def build_message(
         to=to_list,
         cc=cc_list,
         bcc=bcc_list,
-        attachments=[(name, content_type.split(";")[0], len(data)) for name, content_type, data in files],
+        attachments=[
+            (name, content_type.split(";")[0], size) for (name, content_type, _), size in zip(files, sizes, strict=True)
+        ],
+        spliced=spliced,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from datetime import datetime, timezone
@@ -281,3 +282,67 @@ def test_address_tuples_are_accepted_and_checked() -> None:
     with pytest.raises(InvalidInputError) as caught:
         compose(cc=[Address("Bob\r\nBcc: x@example.org", "bob@example.org")])
     assert caught.value.field == "cc"
+
+
+# --------------------------------------------------------------------------- attached messages
+
+_INNER = b"From: Bob <bob@example.org>\r\nSubject: inner\r\nX-Fold: a\r\n\tb\r\n\r\nbody\r\n"
+
+
+def _rfc822_parts(data: bytes) -> list[Any]:
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    return [p for p in message.walk() if p.get_content_type() == "message/rfc822"]
+
+
+def test_attached_message_is_spliced_in_unchanged() -> None:
+    composed = compose(attached_message=_INNER, attached_message_name="Grüße.eml")
+    data = composed.as_bytes()
+    assert _INNER in data and data.isascii() and not composed.eight_bit
+    [part] = _rfc822_parts(data)
+    assert part["Content-Transfer-Encoding"] == "7bit"
+    assert part.get_filename() == "Grüße.eml"
+    assert composed.attachments == [("Grüße.eml", "message/rfc822", len(_INNER))]
+    assert b"nb-email-conn-attached-message" not in data
+    assert re.search(rb"(?<!\r)\n", data) is None
+    assert b"Bcc" not in data
+
+
+def test_an_eml_file_attachment_is_carried_as_rfc822_too(tmp_path: Path) -> None:
+    path = tmp_path / "saved.eml"
+    path.write_bytes(_INNER.replace(b"\r\n", b"\n"))
+    data = compose(attachments=[path, ("notes.txt", b"x")]).as_bytes()
+    [part] = _rfc822_parts(data)
+    assert part.get_filename() == "saved.eml" and part["Content-Transfer-Encoding"] == "7bit"
+    assert _INNER in data  # line ends made CRLF, nothing else changed
+
+
+def test_attached_message_that_no_7bit_or_8bit_body_can_carry_falls_back_to_base64() -> None:
+    for odd in (_INNER + b"\x00nul", _INNER + b"x" * 1200 + b"\r\n"):
+        composed = compose(attached_message=odd)
+        data = composed.as_bytes()
+        assert data.isascii() and re.search(rb"(?<!\r)\n", data) is None
+        assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+        assert composed.attachments == [("original message.eml", "message/rfc822", len(odd))]
+        [part] = _rfc822_parts(data)
+        assert part["Content-Transfer-Encoding"] == "base64"
+        section = next(s for s in data.split(b"\r\n--") if b"message/rfc822" in s.split(b"\r\n\r\n")[0])
+        assert base64.b64decode(section.split(b"\r\n\r\n", 1)[1]) == odd
+
+
+def test_attached_message_must_be_bytes() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        compose(attached_message="From: x\r\n\r\nbody")
+    assert caught.value.field == "attached_message"
+    with pytest.raises(InvalidInputError):
+        compose(attached_message=_INNER, attached_message_name="a\r\nb.eml")
+
+
+def test_attached_message_keeps_html_and_other_attachments_in_order() -> None:
+    composed = compose(html="<p>hi</p>", attachments=[("a.txt", b"a")], attached_message=_INNER)
+    parsed = parse_email(composed.as_bytes())
+    assert parsed.html == "<p>hi</p>\n" and parsed.text == "Hello Bob\n"
+    assert [a.filename for a in parsed.attachments] == ["a.txt", "original message.eml"]
+    assert [a[0] for a in composed.attachments] == ["a.txt", "original message.eml"]
