@@ -70,6 +70,7 @@ def _compose_reply(context: Context, arguments: Arguments) -> tuple[Email, Compo
         reply_all=arguments.get("reply_all", False),
         own_addresses=context.own_addresses(),
         quote=arguments.get("quote", True),
+        html=arguments.get("html"),
     )
     composed = build_message(
         sender=sender_of(context),
@@ -77,7 +78,7 @@ def _compose_reply(context: Context, arguments: Arguments) -> tuple[Email, Compo
         cc=plan.cc,
         subject=plan.subject,
         body=plan.body,
-        html=arguments.get("html"),
+        html=plan.html,
         attachments=arguments.get("attachments"),
         in_reply_to=plan.in_reply_to,
         references=plan.references,
