@@ -33,11 +33,17 @@ def describe_tls(sock: object) -> str | None:
     return f"{version} ({cipher[0]})" if cipher else version
 
 
+# OpenSSL verify codes (X509_V_ERR_*) for a certificate issued to another name.
+_NAME_MISMATCH = frozenset({62, 63, 64})  # HOSTNAME_MISMATCH, EMAIL_MISMATCH, IP_ADDRESS_MISMATCH
+# OpenSSL reason codes of a handshake that met something other than TLS (usually a plaintext port).
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE"})
+
+
 def security_error(exc: ssl.SSLError, *, host: str, port: int, protocol: str) -> SecurityError:
-    """Explain a TLS failure and what to try next."""
+    """Explain a TLS failure and what to try next (by OpenSSL's verify and reason codes)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        reason = exc.verify_message or exc.reason or str(exc)
-        if "hostname" in str(reason).lower() or "Hostname mismatch" in str(exc):
+        reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+        if getattr(exc, "verify_code", None) in _NAME_MISMATCH:
             text = (
                 f"the {protocol} server's certificate is not valid for {host!r} ({reason}). "
                 "Check the host name; use the name on the certificate."
@@ -48,10 +54,9 @@ def security_error(exc: ssl.SSLError, *, host: str, port: int, protocol: str) ->
                 "a private CA, pass ca_file=...; verify_tls=False disables the check (unsafe)."
             )
         return SecurityError(text)
-    reason = exc.reason or str(exc)
-    if reason in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE") or (
-        "WRONG_VERSION" in str(exc)
-    ):
+    code = getattr(exc, "reason", None)  # absent on SSLErrors raised from Python code
+    reason = code or str(exc)
+    if code in _NOT_TLS:
         return SecurityError(
             f"TLS handshake with the {protocol} server {host}:{port} failed ({reason}): the port may not "
             "use implicit TLS. Try encryption StartTls (usually port 143 or 587) or check the port."

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import imaplib
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -20,9 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from imapclient import IMAPClient
-from imapclient import exceptions as imap_exc
-from imapclient.imapclient import SocketTimeout
+from imapclient import IMAPClient, SocketTimeout
 
 from ..config import ConnectionConfig
 from ..errors import (
@@ -30,13 +27,13 @@ from ..errors import (
     ConnectionFailedError,
     EmailConnError,
     InvalidInputError,
-    OperationTimeoutError,
     SecurityError,
-    ServerError,
     StaleReferenceError,
 )
-from ..tls import describe_tls, make_context, security_error
+from ..tls import describe_tls, make_context
 from ..validation import check_text
+from . import internals
+from .error_map import CONNECTION_LOST, MAPPED, imap_error
 
 log = logging.getLogger("nb_email_conn.imap")
 T = TypeVar("T")
@@ -51,8 +48,6 @@ SPECIAL_USE_NAMES: dict[str, tuple[str, ...]] = {
     "\\All": ("[Gmail]/All Mail", "All Mail"),
     "\\Flagged": ("[Gmail]/Starred", "Starred", "Flagged"),
 }
-# Connection drops: imaplib's abort (and imapclient's subclass), EOF, socket errors.
-_DROPPED = (imaplib.IMAP4.abort, EOFError, ConnectionError, BrokenPipeError, ssl.SSLEOFError)
 
 
 @dataclass(frozen=True)
@@ -103,50 +98,27 @@ class ImapSession:
     # -- connecting ---------------------------------------------------------------------
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Translate library and socket errors into the package's typed errors."""
+        """Translate library and socket errors into the package's typed errors (``error_map``)."""
         try:
             yield
         except EmailConnError:
             # The bulk parser closes a stream it can no longer trust: forget that client, so the
             # next call reconnects instead of reporting a dropped connection for work never sent.
-            client = self._client
-            sock = getattr(getattr(client, "_imap", None), "sock", None)
-            if client is not None and (sock is None or sock.fileno() == -1):
+            if self._client is not None and internals.is_closed(self._client):
                 self._drop()
             raise
-        except imap_exc.LoginError as exc:
-            raise AuthenticationError(
-                f"the IMAP server refused the login for {self.config.username!r}: wrong username or password "
-                "(some providers need an app password)."
+        except MAPPED as exc:
+            if isinstance(exc, CONNECTION_LOST):
+                self._drop()  # any socket-level failure leaves the connection unusable
+            cfg = self.config
+            raise imap_error(
+                exc,
+                action=action,
+                host=cfg.imap_host,
+                port=int(cfg.imap_port or 0),
+                timeout=cfg.timeout,
+                username=cfg.username,
             ) from exc
-        except (OSError, EOFError, imaplib.IMAP4.abort) as exc:
-            # Any socket-level failure leaves the connection unusable: forget it, then explain.
-            self._drop()
-            raise self._network_error(exc, action) from exc
-        except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
-            raise ServerError(f"the IMAP server refused {action}: {_text(exc)[:300]}", response=_text(exc)) from exc
-
-    def _network_error(self, exc: BaseException, action: str) -> EmailConnError:
-        """The typed, plain-language error for a socket, TLS or stream failure."""
-        host, port = self.config.imap_host, int(self.config.imap_port or 0)
-        if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError):
-            return security_error(exc, host=host, port=port, protocol="IMAP")
-        if isinstance(exc, TimeoutError):
-            return OperationTimeoutError(
-                f"the IMAP server {host}:{port} did not answer within {self.config.timeout:g} s while {action}."
-            )
-        if isinstance(exc, socket.gaierror):
-            return ConnectionFailedError(f"could not resolve the IMAP host {host!r}: check the host name.")
-        if isinstance(exc, ConnectionRefusedError):
-            return ConnectionFailedError(
-                f"the IMAP server {host}:{port} refused the connection: check the host, port and encryption."
-            )
-        if isinstance(exc, ssl.SSLEOFError):
-            return ConnectionFailedError(f"the IMAP server {host}:{port} closed the TLS connection.")
-        if isinstance(exc, _DROPPED):
-            return ConnectionFailedError(f"the IMAP connection to {host}:{port} dropped while {action}.")
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        return ConnectionFailedError(f"could not reach the IMAP server {host}:{port}: {reason}.")
 
     def _open(self) -> IMAPClient:
         cfg = self.config
@@ -163,14 +135,14 @@ class ImapSession:
         # imapclient sets imaplib's debug level to 5, which formats a repr of every response
         # (a 10 MB message costs ~0.1 s) only for a logger that is usually off: keep it off.
         if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
-            client._imap.debug = 0
+            internals.quiet_protocol_debug(client)
         try:
             self.greeting = _text(client.welcome or b"")
             if mode == "starttls":
                 self._starttls(client, context)
-            elif client._imap.state != "NONAUTH" and mode == "plain":
+            elif internals.connection_state(client) != "NONAUTH" and mode == "plain":
                 raise SecurityError("the IMAP server sent PREAUTH on a plaintext connection; refusing to use it.")
-            self.tls = describe_tls(client._imap.sock)
+            self.tls = describe_tls(client.socket())
             caps = client.capabilities()
             if mode == "plain" and b"LOGINDISABLED" in caps:
                 raise SecurityError(
@@ -188,7 +160,7 @@ class ImapSession:
                     "the username or password contains non-ASCII characters, which this IMAP server "
                     "cannot accept (it offers no AUTH=PLAIN). Use an ASCII app password if the provider has one."
                 )
-            client._cached_capabilities = None  # servers may announce more after login
+            internals.forget_capabilities(client)  # servers may announce more after login
             self.capabilities = frozenset(_text(c).upper() for c in client.capabilities())
         except BaseException:
             self._close_quietly(client)
@@ -197,7 +169,7 @@ class ImapSession:
 
     def _starttls(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
         host = self.config.imap_host
-        if client._imap.state != "NONAUTH" or self.greeting.upper().startswith("* PREAUTH"):
+        if internals.connection_state(client) != "NONAUTH" or self.greeting.upper().startswith("* PREAUTH"):
             # The PREAUTH attack: an attacker skips STARTTLS by pre-authenticating.
             raise SecurityError(
                 f"the IMAP server {host} greeted with PREAUTH on a connection that must use STARTTLS; "
@@ -211,14 +183,14 @@ class ImapSession:
             )
         try:
             client.starttls(context)
-        except (imap_exc.IMAPClientError, imaplib.IMAP4.error) as exc:
+        except imaplib.IMAP4.error as exc:  # a NO / BAD answer (imapclient's errors are imaplib's)
             raise SecurityError(
                 f"the IMAP server {host} refused STARTTLS ({_text(exc)[:200]}); nothing was sent in plaintext."
             ) from exc
         # Drop anything the server said before TLS (response injection): ask again over TLS.
-        client._imap.untagged_responses = {}
-        client._cached_capabilities = None
-        if not isinstance(client._imap.sock, ssl.SSLSocket):
+        internals.discard_untagged(client)
+        internals.forget_capabilities(client)
+        if not isinstance(client.socket(), ssl.SSLSocket):
             raise SecurityError(f"STARTTLS with the IMAP server {host} did not establish TLS.")
 
     def connect(self) -> IMAPClient:
