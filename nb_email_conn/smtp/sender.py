@@ -1,32 +1,25 @@
 """SMTP submission over aiosmtplib: implicit TLS, *required* STARTTLS, AUTH, one send.
 
-aiosmtplib's ``start_tls=None`` default is opportunistic; we always pass True or False.
-A message is never retried: once DATA has started, a broken connection means the
-outcome is unknown and is reported as such.
+aiosmtplib's ``start_tls=None`` default is opportunistic; we always pass False and send
+STARTTLS ourselves when it is required, so a server that does not offer it or refuses it
+is told apart by type, not by an error message. A message is never retried: once DATA has
+started, a broken connection means the outcome is unknown and is reported as such.
+Library and socket failures are translated in one place, ``error_map.smtp_error``.
 """
 
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiosmtplib
 
 from ..config import ConnectionConfig
-from ..errors import (
-    AuthenticationError,
-    ConnectionFailedError,
-    EmailConnError,
-    InvalidInputError,
-    OperationTimeoutError,
-    OutcomeUnknownError,
-    SecurityError,
-    ServerError,
-)
-from ..tls import describe_tls, make_context, security_error
+from ..errors import EmailConnError, InvalidInputError, OutcomeUnknownError, SecurityError, ServerError
+from ..tls import describe_tls, make_context
 from ..validation import check_text
+from .error_map import MAPPED, smtp_error
 
 log = logging.getLogger("nb_email_conn.smtp")
 
@@ -75,39 +68,21 @@ class SmtpSubmission:
             hostname=config.smtp_host,
             port=config.smtp_port,
             use_tls=mode == "implicit_tls",
-            start_tls=mode == "starttls",
+            start_tls=False,  # never opportunistic; required STARTTLS is sent by _starttls()
             tls_context=make_context(config) if mode != "plain" else None,
             timeout=config.timeout,
         )
 
     def _describe(self, exc: BaseException, action: str) -> EmailConnError:
-        host, port = self.config.smtp_host, self.config.smtp_port
-        where = f"the SMTP server {host}:{port}"
-        if isinstance(exc, EmailConnError):
-            return exc
-        if isinstance(exc, ssl.SSLError):
-            return security_error(exc, host=str(host), port=int(port or 0), protocol="SMTP")
-        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-            return AuthenticationError(
-                f"{where} refused the login for {self.config.username!r}: wrong username or password "
-                "(some providers need an app password)."
-            )
-        if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
-            return OperationTimeoutError(f"{where} did not answer within {self.config.timeout:g} s while {action}.")
-        if isinstance(exc, aiosmtplib.SMTPConnectError):
-            cause = exc.__cause__
-            if isinstance(cause, ssl.SSLError):
-                return security_error(cause, host=str(host), port=int(port or 0), protocol="SMTP")
-            if isinstance(cause, ConnectionRefusedError) or "refused" in str(exc) or "Errno 111" in str(exc):
-                return ConnectionFailedError(f"{where} refused the connection: check the host, port and encryption.")
-            if "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
-                return ConnectionFailedError(f"could not resolve the SMTP host {host!r}: check the host name.")
-            return ConnectionFailedError(f"could not connect to {where} ({exc}): check the host, port and encryption.")
-        if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
-            return ConnectionFailedError(f"{where} closed the connection while {action}.")
-        if isinstance(exc, aiosmtplib.SMTPResponseException):
-            return ServerError(f"{where} refused {action}: {exc.code} {exc.message}", response=exc.code)
-        return ServerError(f"{where} failed while {action}: {exc}")
+        cfg = self.config
+        return smtp_error(
+            exc,
+            action=action,
+            host=str(cfg.smtp_host),
+            port=int(cfg.smtp_port or 0),
+            timeout=cfg.timeout,
+            username=cfg.username,
+        )
 
     async def __aenter__(self) -> SmtpSubmission:
         await self.connect()
@@ -119,35 +94,55 @@ class SmtpSubmission:
     async def connect(self) -> SmtpSessionInfo:
         client = self._client
         try:
-            await client.connect()
-        except aiosmtplib.SMTPException as exc:
-            if self._mode == "starttls" and "STARTTLS" in str(exc).upper():
-                raise SecurityError(
-                    f"the SMTP server {self.config.smtp_host} does not offer STARTTLS, which StartTls/Auto require; "
-                    "nothing was sent in plaintext. Use SslOnConnect (port 465) or check the port."
-                ) from exc
-            if self._mode == "starttls" and isinstance(exc, aiosmtplib.SMTPResponseException):
-                raise SecurityError(
-                    f"the SMTP server {self.config.smtp_host} refused STARTTLS ({exc.code} {exc.message}); "
-                    "nothing was sent in plaintext."
-                ) from exc
-            raise self._describe(exc, "connecting") from exc
-        except (ssl.SSLError, OSError) as exc:
-            raise self._describe(exc, "connecting") from exc
-        try:
-            # After STARTTLS the client forgets the pre-TLS EHLO (RFC 3207): ask again over TLS.
-            if client.is_ehlo_or_helo_needed:
-                await client.ehlo()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise self._describe(exc, "greeting (EHLO)") from exc
-        self.info.tls = describe_tls(client.get_transport_info("ssl_object"))
-        if self._mode != "plain" and self.info.tls is None:
-            client.close()
-            raise SecurityError("the SMTP connection is not encrypted although TLS is required.")
+            try:
+                await client.connect()
+            except MAPPED as exc:
+                raise self._describe(exc, "connecting") from exc
+            if self._mode == "starttls":
+                await self._starttls()
+            try:
+                # After STARTTLS the client forgets the pre-TLS EHLO (RFC 3207): ask again over TLS.
+                if client.is_ehlo_or_helo_needed:
+                    await client.ehlo()
+            except MAPPED as exc:
+                raise self._describe(exc, "greeting (EHLO)") from exc
+            self.info.tls = describe_tls(client.get_transport_info("ssl_object"))
+            if self._mode != "plain" and self.info.tls is None:
+                raise SecurityError("the SMTP connection is not encrypted although TLS is required.")
+        except BaseException:
+            client.close()  # nothing more is sent on a connection that failed to set up
+            raise
         ehlo = client.last_ehlo_response
         self.info.extensions = sorted(client.esmtp_extensions) if ehlo else []
         self.info.auth_methods = [m.upper() for m in client.server_auth_methods]
         return self.info
+
+    async def _starttls(self) -> None:
+        """Required STARTTLS: not offered or refused is a :class:`SecurityError`; nothing goes in clear."""
+        client = self._client
+        host = self.config.smtp_host
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError as exc:  # no ESMTP, so no STARTTLS either
+            raise SecurityError(
+                f"the SMTP server {host} does not speak ESMTP, so it cannot offer STARTTLS, which StartTls/Auto "
+                f"require ({exc.code} {exc.message}); nothing was sent in plaintext."
+            ) from exc
+        except MAPPED as exc:
+            raise self._describe(exc, "greeting (EHLO)") from exc
+        if not client.supports_extension("starttls"):
+            raise SecurityError(
+                f"the SMTP server {host} does not offer STARTTLS, which StartTls/Auto require; "
+                "nothing was sent in plaintext. Use SslOnConnect (port 465) or check the port."
+            )
+        try:
+            await client.starttls()
+        except aiosmtplib.SMTPResponseException as exc:
+            raise SecurityError(
+                f"the SMTP server {host} refused STARTTLS ({exc.code} {exc.message}); nothing was sent in plaintext."
+            ) from exc
+        except MAPPED as exc:
+            raise self._describe(exc, "starting TLS") from exc
 
     async def login(self) -> None:
         client = self._client
@@ -157,7 +152,7 @@ class SmtpSubmission:
             return
         try:
             await client.login(self.config.username, self._password())
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except MAPPED as exc:
             raise self._describe(exc, "logging in") from exc
         self.info.authenticated = True
 
@@ -170,7 +165,7 @@ class SmtpSubmission:
             raise InvalidInputError("no recipients.", field="to")
         try:
             await client.mail(sender)
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except MAPPED as exc:
             raise self._describe(exc, f"the sender {sender}") from exc
         refused: dict[str, str] = {}
         accepted: list[str] = []
@@ -180,7 +175,7 @@ class SmtpSubmission:
                 accepted.append(rcpt)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 refused[rcpt] = f"{exc.code} {exc.message}"
-            except (aiosmtplib.SMTPException, OSError) as exc:
+            except MAPPED as exc:
                 raise self._describe(exc, f"the recipient {rcpt}") from exc
         if not accepted:
             try:
