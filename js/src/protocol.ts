@@ -1,18 +1,27 @@
 // Request/reply over anywidget custom messages (the quak pattern): every request carries an
 // id, the kernel always answers {kind: "reply", id, ok, result | error}, and a request the
 // kernel never answers still ends, by its timeout or by cancel(), so the UI never hangs.
+// The message shapes are in messages.ts; a client is typed by its widget's MethodMap.
 
-export interface ErrorInfo {
-  type: string;
-  message: string;
-  field?: string | null;
-}
+import type {
+  CancelMessage,
+  ErrorInfo,
+  MethodMap,
+  ReplyError,
+  ReplyMessage,
+  RequestMessage,
+} from "./messages";
+
+export type { ErrorInfo } from "./messages";
+
+/** The kernel's ErrorInfo, or an error of the client itself (a timeout, a cancel: no field). */
+export type ErrorDetails = Omit<ErrorInfo, "field"> & { field?: string | null };
 
 export class RequestError extends Error {
   readonly type: string;
   readonly field: string | null;
 
-  constructor(info: ErrorInfo) {
+  constructor(info: ErrorDetails) {
     super(info.message);
     this.name = "RequestError";
     this.type = info.type;
@@ -40,23 +49,23 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | null;
 }
 
-interface ReplyMessage {
-  kind: "reply";
-  id: string;
-  ok: boolean;
-  result?: unknown;
-  error?: ErrorInfo;
-}
-
 function isReply(msg: unknown): msg is ReplyMessage {
   if (typeof msg !== "object" || msg === null) return false;
   const candidate = msg as Record<string, unknown>;
   return candidate.kind === "reply" && typeof candidate.id === "string";
 }
 
+/** The kernel's error, or a stand-in when a malformed failure reply carries none. */
+function errorOf(reply: ReplyError): ErrorDetails {
+  const info = reply.error as ErrorInfo | undefined;
+  return info && typeof info.message === "string"
+    ? info
+    : { type: "Error", message: "Unknown error." };
+}
+
 let counter = 0;
 
-export class RequestClient {
+export class RequestClient<M extends MethodMap = MethodMap> {
   private readonly pending = new Map<string, Pending>();
   private readonly prefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly listener = (msg: unknown) => this.onMessage(msg);
@@ -68,15 +77,15 @@ export class RequestClient {
     model.on("msg:custom", this.listener);
   }
 
-  request<T = unknown>(
-    method: string,
-    params: object = {},
+  request<K extends keyof M & string>(
+    method: K,
+    params: M[K]["params"],
     options: RequestOptions = {},
-  ): Promise<T> {
+  ): Promise<M[K]["result"]> {
     counter += 1;
     const id = `${this.prefix}-${counter}`;
     const timeoutMs = options.timeoutMs || this.defaultTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<M[K]["result"]>((resolve, reject) => {
       const entry: Pending = { resolve: resolve as (value: unknown) => void, reject, timer: null };
       entry.timer = setTimeout(() => {
         this.finish(id, {
@@ -92,12 +101,14 @@ export class RequestClient {
         }
         options.signal.addEventListener("abort", () => {
           if (this.pending.has(id)) {
-            this.model.send({ kind: "cancel", id });
+            const cancel: CancelMessage = { kind: "cancel", id };
+            this.model.send(cancel);
             this.finish(id, { type: "Cancelled", message: "Cancelled." });
           }
         });
       }
-      this.model.send({ kind: "request", id, method, params });
+      const message: RequestMessage = { kind: "request", id, method, params };
+      this.model.send(message);
     });
   }
 
@@ -119,14 +130,14 @@ export class RequestClient {
     if (!entry) return; // a late reply to a cancelled or timed-out request
     this.pending.delete(msg.id);
     if (entry.timer !== null) clearTimeout(entry.timer);
-    if (msg.ok) {
+    if (msg.ok === true) {
       entry.resolve(msg.result);
     } else {
-      entry.reject(new RequestError(msg.error ?? { type: "Error", message: "Unknown error." }));
+      entry.reject(new RequestError(errorOf(msg)));
     }
   }
 
-  private finish(id: string, error: ErrorInfo): void {
+  private finish(id: string, error: ErrorDetails): void {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);

@@ -21,7 +21,7 @@ describe("RequestClient", () => {
   it("rejects with the kernel's typed error and field", async () => {
     const model = new FakeModel({});
     const client = new RequestClient(model);
-    const promise = client.request("save");
+    const promise = client.request("save", {});
     model.reply({ type: "InvalidInputError", message: "bad port", field: "imap_port" }, false);
     const error = await promise.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestError);
@@ -35,7 +35,7 @@ describe("RequestClient", () => {
   it("gives up after its timeout and ignores the late reply", async () => {
     const model = new FakeModel({});
     const client = new RequestClient(model, 1000);
-    const promise = client.request("slow");
+    const promise = client.request("slow", {});
     const caught = promise.catch((e: unknown) => e);
     vi.advanceTimersByTime(1001);
     expect(await caught).toMatchObject({ type: "Timeout" });
@@ -65,7 +65,7 @@ describe("RequestClient", () => {
   it("dispose fails everything outstanding", async () => {
     const model = new FakeModel({});
     const client = new RequestClient(model);
-    const promise = client.request("x");
+    const promise = client.request("x", {});
     client.dispose();
     await expect(promise).rejects.toMatchObject({ type: "Cancelled" });
   });

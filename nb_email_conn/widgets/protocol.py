@@ -3,7 +3,8 @@
 The front end sends ``{"kind": "request", "id", "method", "params"}``; the kernel ALWAYS
 answers ``{"kind": "reply", "id", "ok": True, "result"}`` or
 ``{"kind": "reply", "id", "ok": False, "error": {"type", "message", "field"}}``.
-``{"kind": "cancel", "id"}`` marks a request as no longer wanted.
+``{"kind": "cancel", "id"}`` marks a request as no longer wanted. The shapes are typed in
+``messages.py`` (``RequestMessage``, ``ReplyOk``, ``ReplyError``, ``CancelMessage``).
 
 Slow handlers (a login to a slow server) run on a worker thread, so the kernel keeps
 handling messages meanwhile; replies are sent from that thread (ipykernel's IOPub socket
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EmailConnError, InvalidInputError
+from .messages import ErrorInfo, ReplyError, ReplyMessage, ReplyOk
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class Call:
 Handler = Callable[[dict[str, Any], Call], Any]
 
 
-def error_info(exc: BaseException, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+def error_info(exc: BaseException, secrets: tuple[str, ...] = ()) -> ErrorInfo:
     """The reply's ``error`` object. Known errors keep their message; anything else gets a
     short generic text. Any secret passed in the request is cut out, whatever raised."""
     if isinstance(exc, EmailConnError):
@@ -52,11 +54,8 @@ def error_info(exc: BaseException, secrets: tuple[str, ...] = ()) -> dict[str, A
     for secret in secrets:
         if secret:
             message = message.replace(secret, "***")
-    return {
-        "type": kind,
-        "message": message[:_MAX_MESSAGE_LENGTH],
-        "field": getattr(exc, "field", None),
-    }
+    field = getattr(exc, "field", None)
+    return ErrorInfo(type=kind, message=message[:_MAX_MESSAGE_LENGTH], field=field if isinstance(field, str) else None)
 
 
 class RequestRouter:
@@ -75,7 +74,11 @@ class RequestRouter:
         self._handlers[method] = (handler, slow)
 
     def handle(self, content: Any) -> None:
-        """Handle one message as if it came from the front end (tests call this directly)."""
+        """Handle one message as if it came from the front end (tests call this directly).
+
+        ``content`` should be a ``RequestMessage`` or a ``CancelMessage``; it comes from the
+        browser, so every field is checked, and anything else is ignored or answered with an error.
+        """
         if not isinstance(content, dict):
             return
         kind = content.get("kind")
@@ -130,7 +133,7 @@ class RequestRouter:
             logger.debug("widget request %s failed: %s", call.id, type(exc).__name__)
             self._reply_error(call.id, exc, secrets)
         else:
-            self._send({"kind": "reply", "id": call.id, "ok": True, "result": result})
+            self._send(ReplyOk(kind="reply", id=call.id, ok=True, result=result))
         finally:
             with self._lock:
                 self._calls.pop(call.id, None)
@@ -141,9 +144,9 @@ class RequestRouter:
                 logger.exception("widget follow-up after request %s failed", call.id)
 
     def _reply_error(self, request_id: str, exc: BaseException, secrets: tuple[str, ...] = ()) -> None:
-        self._send({"kind": "reply", "id": request_id, "ok": False, "error": error_info(exc, secrets)})
+        self._send(ReplyError(kind="reply", id=request_id, ok=False, error=error_info(exc, secrets)))
 
-    def _send(self, content: dict[str, Any]) -> None:
+    def _send(self, content: ReplyMessage) -> None:
         try:
             self._widget.send(content)
         except Exception:
