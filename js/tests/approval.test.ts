@@ -1,29 +1,57 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { type ApprovalModel, renderApproval } from "../src/approval";
+import { renderApproval } from "../src/approval";
+import type { ApprovalModel, ComposePreview, EditField } from "../src/messages";
 import { FakeModel } from "./fake-model";
 
 function initial(fn = "send_email"): ApprovalModel {
+  const messages =
+    fn === "delete_emails"
+      ? [
+          {
+            ref: "imap://a@h/INBOX;UIDVALIDITY=1/;UID=1",
+            folder: "INBOX",
+            date: "2024-01-01",
+            from: "x@y",
+            subject: "<u>hi</u>",
+          },
+        ]
+      : [];
+  const preview =
+    fn === "delete_emails"
+      ? { summary: "delete 1 message(s)", count: 1, permanent: false, messages }
+      : {
+          summary: 'send_email: "<script>alert(1)</script>" to bob@example.org',
+          from: "alice@example.org",
+          to: ["bob@example.org"],
+          cc: [],
+          bcc: [],
+          recipients: ["bob@example.org"],
+          subject: "<img src=x onerror=alert(1)>",
+          body_excerpt: "<b>bold?</b>",
+          attachments: [{ filename: "<i>q3</i>.pdf", content_type: "application/pdf", size: 2048 }],
+          size: 4096,
+        };
+  const editable: EditField[] =
+    fn === "send_email"
+      ? [
+          { name: "to", kind: "addresses", label: "to", value: "bob@example.org" },
+          { name: "cc", kind: "addresses", label: "cc", value: "" },
+          { name: "bcc", kind: "addresses", label: "bcc", value: "" },
+          { name: "subject", kind: "text", label: "subject", value: "Q3" },
+          { name: "body", kind: "multiline", label: "body", value: "Hi" },
+          { name: "html", kind: "multiline", label: "HTML body", value: "" },
+        ]
+      : fn === "delete_emails"
+        ? [{ name: "permanent", kind: "boolean", label: "delete permanently", value: false }]
+        : [];
   return {
     request: {
       id: 1,
       function: fn,
       connection: "work",
-      summary: 'send_email: "<script>alert(1)</script>" to bob@example.org',
-      preview: {
-        to: ["bob@example.org"],
-        subject: "<img src=x onerror=alert(1)>",
-        body_excerpt: "<b>bold?</b>",
-        attachments: [{ filename: "<i>q3</i>.pdf", content_type: "application/pdf", size: 2048 }],
-        messages:
-          fn === "delete_emails"
-            ? [{ date: "2024-01-01", from: "x@y", subject: "<u>hi</u>" }]
-            : undefined,
-        count: fn === "delete_emails" ? 1 : undefined,
-      },
-      editable:
-        fn === "send_email"
-          ? { to: "bob@example.org", cc: "", bcc: "", subject: "Q3", body: "Hi" }
-          : null,
+      summary: preview.summary,
+      preview,
+      editable,
     },
     state: "pending",
     decision: {},
@@ -45,17 +73,20 @@ describe("approval widget", () => {
   beforeEach(() => document.body.replaceChildren());
 
   it("shows attacker-controlled text as text", () => {
-    const { el } = setup(initial("delete_emails"));
-    for (const tag of ["script", "img", "b", "i", "u"]) expect(el.querySelector(tag)).toBeNull();
+    const { el } = setup();
+    for (const tag of ["script", "img", "b", "i"]) expect(el.querySelector(tag)).toBeNull();
     expect(el.textContent).toContain("<img src=x onerror=alert(1)>");
-    expect(el.textContent).toContain("<u>hi</u>");
-    expect(el.textContent).toContain("2.0 KB");
-    expect(el.querySelectorAll('[data-testid="messages"] tbody tr')).toHaveLength(1);
+    expect(el.textContent).toContain("<b>bold?</b>");
+    expect(el.textContent).toContain("<i>q3</i>.pdf (application/pdf, 2.0 KB)");
+    const bulk = setup(initial("delete_emails")).el;
+    expect(bulk.querySelector("u")).toBeNull();
+    expect(bulk.textContent).toContain("<u>hi</u>");
+    expect(bulk.querySelectorAll('[data-testid="messages"] tbody tr')).toHaveLength(1);
   });
 
   it("shows the message size in human units", () => {
     const state = initial();
-    state.request.preview.size = 48_213;
+    (state.request.preview as ComposePreview).size = 48_213;
     const { el } = setup(state);
     const rows = [...el.querySelectorAll(".nec-preview tr")].map((row) => row.textContent);
     expect(rows).toContain("message size47.1 KB");
@@ -92,9 +123,28 @@ describe("approval widget", () => {
     });
   });
 
-  it("bulk actions have no Edit button", () => {
-    const { button } = setup(initial("delete_emails"));
+  it("a function with nothing to edit has no Edit button", () => {
+    const { button } = setup(initial("list_folders"));
     expect(button("edit").hidden).toBe(true);
+  });
+
+  it("a boolean argument is a checkbox and sends a boolean", () => {
+    const { model, el, button } = setup(initial("delete_emails"));
+    expect(button("edit").hidden).toBe(false);
+    button("edit").click();
+    const box = el.querySelector('input[name="edit-permanent"]') as HTMLInputElement;
+    expect(box.type).toBe("checkbox");
+    expect(box.checked).toBe(false);
+    box.checked = true;
+    button("approve-edited").click();
+    expect(model.requests()[0].params).toEqual({ action: "edit", changes: { permanent: true } });
+  });
+
+  it("an edit that changes nothing is a plain approval", () => {
+    const { model, button } = setup();
+    button("edit").click();
+    button("approve-edited").click();
+    expect(model.requests()[0].params).toEqual({ action: "approve" });
   });
 
   it("shows the outcome and stays closed to decisions", () => {

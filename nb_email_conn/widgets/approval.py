@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, Literal
+from typing import Any
 
 import anywidget
 import traitlets
@@ -22,13 +22,26 @@ from ..functions import spec_for
 from ..functions.spec import EditableArgument
 from ..jsonsafe import json_safe
 from ..policy import ActionRequest, Decision
-from ..validation import check_text
+from ..validation import check_flag, check_text
 from .base import static_file
 from .kernel import awaiting_a_click_would_hang
+from .messages import (
+    ApprovalRequest,
+    BooleanEditField,
+    DecidedState,
+    DecideResult,
+    DecisionState,
+    EditField,
+    EmptyState,
+    OutcomeState,
+    OutcomeStatus,
+    SyncedDict,
+    TextEditField,
+)
 from .protocol import Call, RequestRouter
 
 DECIDED_BY = "notebook user (inline widget)"
-OutcomeStatus = Literal["done", "failed", "rejected"]
+_STATE_AFTER: dict[str, DecidedState] = {"approve": "approved", "edit": "edited", "reject": "rejected"}
 
 _MAX_ROWS = 500
 _MAX_TEXT = 20_000
@@ -39,35 +52,39 @@ def jsonable(value: Any) -> Any:
     return json_safe(value, max_text=_MAX_TEXT, max_items=_MAX_ROWS)
 
 
-def _as_field_text(value: Any) -> str:
+def _as_field_text(value: Any, separator: str = ", ") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(item) for item in value)
+        return separator.join(str(item) for item in value)
     return str(value)
 
 
-def _editable(request: ActionRequest) -> dict[str, EditableArgument]:
-    return {argument.name: argument for argument in spec_for(request.function).editable}
+def _edit_field(argument: EditableArgument, value: Any) -> EditField:
+    """An argument as its form input shows it: addresses comma-separated, flags space-separated."""
+    kind = argument.kind
+    if kind == "boolean":
+        return BooleanEditField(name=argument.name, kind=kind, label=argument.title, value=value is True)
+    text = _as_field_text(value, " " if kind == "flags" else ", ")
+    return TextEditField(name=argument.name, kind=kind, label=argument.title, value=text)
 
 
-def editable_arguments(request: ActionRequest) -> dict[str, Any] | None:
-    """The arguments a reviewer may change (from the function's registry entry), as form values."""
-    editable = _editable(request)
-    if not editable:
-        return None
-    return {
-        name: bool(request.arguments.get(name))
-        if argument.kind == "boolean"
-        else _as_field_text(request.arguments.get(name))
-        for name, argument in editable.items()
-    }
+def edit_fields(request: ActionRequest) -> list[EditField]:
+    """The edit form of "approve with changes", in the registry's order (empty: no Edit button)."""
+    return [
+        _edit_field(argument, request.arguments.get(argument.name)) for argument in spec_for(request.function).editable
+    ]
+
+
+def editable_arguments(request: ActionRequest) -> dict[str, str | bool]:
+    """The arguments a reviewer may change, as the form shows them (``{}``: none)."""
+    return {field["name"]: field["value"] for field in edit_fields(request)}
 
 
 def _edited_value(argument: EditableArgument, value: Any) -> Any:
-    """A form value as the function's argument: a line break in a header is an injection attempt."""
+    """A form value as the function's argument: a line break in a one-line field is an injection attempt."""
     if argument.kind == "boolean":
         if not isinstance(value, bool):
             raise InvalidInputError(f"{argument.name} must be true or false.", field=argument.name)
@@ -78,26 +95,42 @@ def _edited_value(argument: EditableArgument, value: Any) -> Any:
         return value
     check_text(value, argument.name)
     if argument.kind == "flags":
-        return [item for item in value.replace(",", " ").split() if item]
+        return [check_flag(item, argument.name) for item in value.replace(",", " ").split()]
     return value
 
 
 def parse_changes(request: ActionRequest, changes: Any) -> dict[str, Any]:
-    """Check the reviewer's edits: only editable fields, values of the right kind, no header injection."""
-    editable = _editable(request)
+    """Check the reviewer's edits: only editable fields, values of the right kind, no header injection.
+
+    Returns the arguments that really changed (flags as a list); ``{}`` means a plain approval.
+    """
+    editable = {argument.name: argument for argument in spec_for(request.function).editable}
     if not editable:
         raise InvalidInputError(f"{request.function} cannot be edited; approve or reject it.", field="changes")
     if not isinstance(changes, Mapping) or not changes:
         raise InvalidInputError("changes must name at least one field to change.", field="changes")
-    current = editable_arguments(request) or {}
+    current = editable_arguments(request)
     checked: dict[str, Any] = {}
     for key, value in changes.items():
-        argument = editable.get(key)
+        argument = editable.get(key) if isinstance(key, str) else None
         if argument is None:
-            raise InvalidInputError(f"{key!r} cannot be edited; only {', '.join(editable)}.", field=str(key))
+            raise InvalidInputError(f"{str(key)[:100]!r} cannot be edited; only {', '.join(editable)}.", field=str(key))
+        edited = _edited_value(argument, value)
         if value != current.get(key):
-            checked[key] = _edited_value(argument, value)
+            checked[key] = edited
     return checked
+
+
+def approval_request(action: ActionRequest) -> ApprovalRequest:
+    """The ``request`` trait: the call, its JSON-safe preview and its edit form."""
+    return ApprovalRequest(
+        id=action.id,
+        function=action.function,
+        connection=action.connection,
+        summary=action.summary,
+        preview=jsonable(action.preview),
+        editable=edit_fields(action),
+    )
 
 
 class ApprovalWidget(anywidget.AnyWidget):
@@ -106,22 +139,14 @@ class ApprovalWidget(anywidget.AnyWidget):
     _esm = static_file("approval.js")
     _css = static_file("approval.css")
 
-    request = traitlets.Dict().tag(sync=True)
-    state = traitlets.Unicode("pending").tag(sync=True)
-    decision = traitlets.Dict().tag(sync=True)
-    outcome = traitlets.Dict().tag(sync=True)
+    # The synced shapes are in messages.py (and js/src/messages.ts).
+    request = SyncedDict[ApprovalRequest]().tag(sync=True)
+    state = traitlets.Unicode("pending").tag(sync=True)  # an ApprovalState
+    decision = SyncedDict[DecisionState | EmptyState](EmptyState()).tag(sync=True)
+    outcome = SyncedDict[OutcomeState | EmptyState](EmptyState()).tag(sync=True)
 
     def __init__(self, action: ActionRequest) -> None:
-        super().__init__(
-            request={
-                "id": action.id,
-                "function": action.function,
-                "connection": action.connection,
-                "summary": action.summary,
-                "preview": jsonable(action.preview),
-                "editable": editable_arguments(action),
-            }
-        )
+        super().__init__(request=approval_request(action))
         self.action = action
         self.future: Future[Decision] = Future()
         self._lock = threading.Lock()
@@ -133,11 +158,12 @@ class ApprovalWidget(anywidget.AnyWidget):
         with self._lock:
             if self.state != "pending" or self.future.done():
                 raise InvalidInputError("This request was already decided.", field="decision")
-            state = {"approve": "approved", "edit": "edited", "reject": "rejected"}[decision.action]
-            self.decision = jsonable(
-                {"action": decision.action, "reason": decision.reason, "changes": decision.changes}
+            self.decision = DecisionState(
+                action=decision.action,
+                reason=None if decision.reason is None else jsonable(str(decision.reason)),
+                changes=jsonable(dict(decision.changes)),
             )
-            self.state = state
+            self.state = _STATE_AFTER[decision.action]
         self.future.set_result(decision)
         return decision
 
@@ -149,10 +175,11 @@ class ApprovalWidget(anywidget.AnyWidget):
             if self.state == "pending" and not self.future.done():
                 # The gate finished without a click (cancelled, timed out): no decision any more.
                 self.future.cancel()
-            self.outcome = {"status": status, "detail": str(detail)[:2000]}
+            self.outcome = OutcomeState(status=status, detail=str(detail)[:2000])
             self.state = status
 
-    def _handle_decide(self, params: dict[str, Any], call: Call) -> dict[str, str]:
+    def _handle_decide(self, params: dict[str, Any], call: Call) -> DecideResult:
+        """``decide`` with ``DecideParams`` as the browser sent them (each field checked here)."""
         action = params.get("action")
         if action == "approve":
             decision = Decision.approve(decided_by=DECIDED_BY)
@@ -172,7 +199,7 @@ class ApprovalWidget(anywidget.AnyWidget):
                 raise InvalidInputError("This request was already decided.", field="decision")
         # Resolve after the reply: a done-callback may run the action right here, on this thread.
         call.after_reply.append(lambda: self._decide_quietly(decision))
-        return {"state": {"approve": "approved", "edit": "edited", "reject": "rejected"}[decision.action]}
+        return DecideResult(state=_STATE_AFTER[decision.action])
 
 
 def _ipython_display(widget: Any) -> None:

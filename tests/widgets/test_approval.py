@@ -50,14 +50,16 @@ def test_the_approver_shows_a_widget_and_returns_a_pending_future() -> None:
     widget = displayed[0]
     assert not future.done()
     assert widget.state == "pending"
-    assert widget.request["preview"]["attachments"][0]["filename"] == "q3.pdf"
-    assert widget.request["editable"] == {
-        "to": "bob@example.org",
-        "cc": "",
-        "bcc": "",
-        "subject": "Q3 report",
-        "body": "Hello Bob",
-    }
+    preview: Any = widget.request["preview"]
+    assert preview["attachments"][0]["filename"] == "q3.pdf"
+    assert widget.request["editable"] == [
+        {"name": "to", "kind": "addresses", "label": "to", "value": "bob@example.org"},
+        {"name": "cc", "kind": "addresses", "label": "cc", "value": ""},
+        {"name": "bcc", "kind": "addresses", "label": "bcc", "value": ""},
+        {"name": "subject", "kind": "text", "label": "subject", "value": "Q3 report"},
+        {"name": "body", "kind": "multiline", "label": "body", "value": "Hello Bob"},
+        {"name": "html", "kind": "multiline", "label": "HTML body", "value": ""},
+    ]
 
 
 def test_approve_resolves_the_future_after_the_reply_and_refuses_a_second_decision() -> None:
@@ -83,7 +85,7 @@ def test_reject_carries_the_reason() -> None:
     attach_outbox(displayed[0])
     request(displayed[0], "decide", {"action": "reject", "reason": "  wrong recipient "})
     assert future.result(0) == Decision.reject("wrong recipient", decided_by="notebook user (inline widget)")
-    assert displayed[0].decision["reason"] == "wrong recipient"
+    assert displayed[0].decision == {"action": "reject", "reason": "wrong recipient", "changes": {}}
 
 
 def test_edit_sends_only_the_changed_fields() -> None:
@@ -120,16 +122,76 @@ def test_an_injected_header_in_an_edit_is_refused_and_the_request_stays_open() -
     assert displayed[0].state == "pending"
 
 
-def test_bulk_actions_cannot_be_edited_and_their_preview_is_json_safe() -> None:
+def test_bulk_actions_edit_only_their_registry_arguments_and_their_preview_is_json_safe() -> None:
     approver, displayed = shown()
     future = approver(delete_request())
     widget = displayed[0]
     outbox = attach_outbox(widget)
-    assert widget.request["editable"] is None
-    assert widget.request["preview"]["messages"][0]["date"] == "2024-01-01T00:00:00+00:00"
+    assert widget.request["editable"] == [
+        {"name": "permanent", "kind": "boolean", "label": "delete permanently", "value": False}
+    ]
+    preview: Any = widget.request["preview"]
+    assert preview["messages"][0]["date"] == "2024-01-01T00:00:00+00:00"
     request(widget, "decide", {"action": "edit", "changes": {"subject": "x"}})
-    assert outbox.reply("r1")["ok"] is False
+    assert outbox.reply("r1")["error"]["field"] == "subject"
+    request(widget, "decide", {"action": "edit", "changes": {"permanent": "true"}}, request_id="r2")
+    assert outbox.reply("r2")["error"]["field"] == "permanent"  # the string "true" is not a yes
     assert not future.done()
+    request(widget, "decide", {"action": "edit", "changes": {"permanent": True}}, request_id="r3")
+    assert outbox.reply("r3")["result"] == {"state": "edited"}
+    assert dict(future.result(0).changes) == {"permanent": True}
+
+
+def flags_request() -> ActionRequest:
+    refs = ["imap://a@h/INBOX;UIDVALIDITY=1/;UID=7"]
+    return ActionRequest(
+        "update_flags",
+        {"refs": refs, "add": ["\\Seen", "\\Flagged"], "remove": []},
+        {"summary": "change flags of 1 message(s)", "count": 1, "add": ["\\Seen", "\\Flagged"], "remove": []},
+    )
+
+
+def test_flags_are_edited_as_space_separated_text_and_checked_flag_by_flag() -> None:
+    approver, displayed = shown()
+    future = approver(flags_request())
+    widget = displayed[0]
+    outbox = attach_outbox(widget)
+    assert [(f["name"], f["kind"], f["value"]) for f in widget.request["editable"]] == [
+        ("add", "flags", "\\Seen \\Flagged"),
+        ("remove", "flags", ""),
+    ]
+    request(widget, "decide", {"action": "edit", "changes": {"add": "\\Seen\r\nA1 EXPUNGE"}})
+    assert outbox.reply("r1")["error"]["field"] == "add"
+    request(widget, "decide", {"action": "edit", "changes": {"remove": "(Seen)"}}, request_id="r2")
+    assert outbox.reply("r2")["error"]["field"] == "remove"
+    request(
+        widget,
+        "decide",
+        {"action": "edit", "changes": {"add": "\\Seen", "remove": "$Todo, \\Flagged"}},
+        request_id="r3",
+    )
+    assert outbox.reply("r3")["ok"] is True
+    assert dict(future.result(0).changes) == {"add": ["\\Seen"], "remove": ["$Todo", "\\Flagged"]}
+
+
+def test_a_function_without_editable_arguments_has_no_edit_form() -> None:
+    approver, displayed = shown()
+    future = approver(ActionRequest("list_folders", {}, {"summary": "list folders"}))
+    widget = displayed[0]
+    outbox = attach_outbox(widget)
+    assert widget.request["editable"] == []
+    request(widget, "decide", {"action": "edit", "changes": {"folder": "x"}})
+    assert "cannot be edited" in outbox.reply("r1")["error"]["message"]
+    assert not future.done()
+
+
+def test_unchanged_fields_make_an_edit_a_plain_approval() -> None:
+    approver, displayed = shown()
+    future = approver(send_request())
+    attach_outbox(displayed[0])
+    request(displayed[0], "decide", {"action": "edit", "changes": {"subject": "Q3 report", "html": ""}})
+    assert future.result(0).action == "approve"
+    assert displayed[0].state == "approved"
 
 
 def test_the_outcome_is_shown_and_no_decision_is_taken_after_it() -> None:
