@@ -18,53 +18,26 @@ import {
   slowRequestTimeoutMs,
   validateForm,
 } from "./form";
+import type {
+  ConnectionTestParams,
+  ManagerMethods,
+  ManagerModel,
+  PolicyValue,
+  StatusState,
+} from "./messages";
 import { RequestClient, RequestError } from "./protocol";
 import "./manager.css";
 
-export interface Step {
-  protocol: string;
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+export type {
+  FunctionInfo,
+  ManagerModel,
+  ReportState as Report,
+  SavedConnection,
+  StatusState as Status,
+  Step,
+} from "./messages";
 
-export interface Report {
-  ok: boolean;
-  insecure?: boolean;
-  steps: Step[];
-}
-
-export interface FunctionInfo {
-  name: string;
-  description: string;
-  default: string;
-}
-
-export interface SavedConnection {
-  name: string;
-  username?: string;
-  imap_host?: string;
-}
-
-export interface Status {
-  state: "idle" | "working" | "ok" | "error" | "warning";
-  message: string;
-}
-
-export interface ManagerModel {
-  values: Partial<Record<keyof FormValues, unknown>>;
-  password_set: boolean;
-  saved: SavedConnection[];
-  policies: Record<string, string>;
-  functions: FunctionInfo[];
-  status: Status;
-  report: Report | null;
-  keyring: { usable: boolean; description: string };
-  session_only: boolean;
-  connection_name: string;
-}
-
-export const POLICY_LABELS: Record<string, string> = {
+export const POLICY_LABELS: Record<PolicyValue, string> = {
   enabled: "Enabled",
   confirm: "Enabled with confirmation",
   disabled: "Disabled",
@@ -82,7 +55,7 @@ function fieldId(prefix: string, key: string): string {
 }
 
 export function renderManager(model: Model, el: HTMLElement): () => void {
-  const client = new RequestClient(model, 30_000);
+  const client = new RequestClient<ManagerMethods>(model, 30_000);
   const prefix = `nec-${Math.random().toString(36).slice(2, 9)}`;
   let values = normalizeValues(model.get("values") ?? {});
   let ports = new PortFollower(values);
@@ -312,7 +285,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   }
 
   function showStatus(): void {
-    const status = model.get("status") ?? { state: "idle", message: "" };
+    const status: StatusState = model.get("status") ?? { state: "idle", message: "" };
     statusLine.textContent = status.message;
     statusLine.dataset.state = status.state;
     const live = model.get("connection_name");
@@ -322,9 +295,9 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   function showReport(): void {
     clear(reportBox);
     const report = model.get("report");
-    if (!report || !Array.isArray(report.steps)) return;
+    if (!report || !("steps" in report) || !Array.isArray(report.steps)) return;
     const list = h("ul", { className: "nec-steps" });
-    for (const step of report.steps ?? []) {
+    for (const step of report.steps) {
       list.append(
         h("li", { className: step.ok ? "nec-ok" : "nec-fail", dataset: { ok: String(step.ok) } }, [
           h("span", { className: "nec-mark", text: step.ok ? "✓" : "✗" }),
@@ -385,7 +358,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
         "select",
         {
           attrs: { name: `policy-${fn.name}`, "aria-label": `Policy for ${fn.name}` },
-          dataset: { function: fn.name },
+          dataset: { function: fn.name, writes: String(fn.writes) },
         },
         Object.entries(POLICY_LABELS).map(([value, label]) =>
           h("option", { text: label, attrs: { value } }),
@@ -394,7 +367,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
       select.value = policies[fn.name] ?? fn.default;
       select.addEventListener(
         "change",
-        () => void run("set_policy", { function: fn.name, policy: select.value }),
+        () => void run("set_policy", { function: fn.name, policy: select.value as PolicyValue }),
       );
       functionsBox.append(
         h("div", { className: "nec-function" }, [
@@ -419,11 +392,11 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   }
 
   // --- requests -------------------------------------------------------------------------
-  async function run(
-    method: string,
-    params: Record<string, unknown>,
+  async function run<K extends keyof ManagerMethods>(
+    method: K,
+    params: ManagerMethods[K]["params"],
     slow = false,
-  ): Promise<unknown> {
+  ): Promise<ManagerMethods[K]["result"] | undefined> {
     const controller = slow ? new AbortController() : null;
     if (controller) {
       setBusy(controller);
@@ -459,7 +432,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     return secret === "" ? undefined : secret;
   }
 
-  function checkedRequest(): Record<string, unknown> | null {
+  function checkedRequest(): ConnectionTestParams | null {
     const errors = validateForm(values);
     const passwordError = checkPassword(password.value);
     if (passwordError) errors.password = passwordError;
@@ -469,7 +442,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
       statusLine.textContent = "Please correct the highlighted fields.";
       return null;
     }
-    const params: Record<string, unknown> = { values: { ...values } };
+    const params: ConnectionTestParams = { values: { ...values } };
     const secret = takePassword();
     if (secret !== undefined) params.password = secret;
     return params;

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { type ManagerModel, renderManager } from "../src/manager";
+import { renderManager } from "../src/manager";
+import type { ManagerModel } from "../src/messages";
 import { FakeModel } from "./fake-model";
 
 function initial(): ManagerModel {
@@ -9,11 +10,11 @@ function initial(): ManagerModel {
     saved: [],
     policies: { send_email: "confirm", search_emails: "enabled" },
     functions: [
-      { name: "search_emails", description: "Search.", default: "enabled" },
-      { name: "send_email", description: "Send.", default: "confirm" },
+      { name: "search_emails", description: "Search.", default: "enabled", writes: false },
+      { name: "send_email", description: "Send.", default: "confirm", writes: true },
     ],
     status: { state: "idle", message: "" },
-    report: null,
+    report: {},
     keyring: { usable: true, description: "test" },
     session_only: false,
     connection_name: "",
@@ -114,6 +115,7 @@ describe("ConnectionManager view", () => {
     const { model, el } = setup();
     model.kernelSet("report", {
       ok: false,
+      insecure: false,
       steps: [
         { protocol: "imap", name: "login", ok: false, detail: "<img src=x onerror=alert(1)>" },
       ],

@@ -23,6 +23,21 @@ from ..policy import Policy
 from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
+from .messages import (
+    ConnectionTestResult,
+    EmptyState,
+    ForgetResult,
+    FunctionInfo,
+    KeyringState,
+    LoadResult,
+    ReportState,
+    SavedConnection,
+    SaveResult,
+    SetPolicyResult,
+    StatusState,
+    Step,
+    SyncedDict,
+)
 from .protocol import Call, RequestRouter
 
 FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ConnectionConfig))
@@ -64,6 +79,35 @@ def config_from_values(values: Mapping[str, Any]) -> ConnectionConfig:
     return ConnectionConfig(**data)
 
 
+def function_list() -> list[FunctionInfo]:
+    """The Functions section: every function of the registry, in its order."""
+    return [
+        FunctionInfo(name=spec.name, description=spec.label, default=spec.default_policy.value, writes=spec.writes)
+        for spec in REGISTRY.values()
+    ]
+
+
+def report_state(report: Mapping[str, Any]) -> ReportState:
+    """The backend's test report as the ``report`` trait (only the keys the front end knows)."""
+    steps: list[Step] = []
+    for raw in report.get("steps", []):
+        step = Step(
+            protocol="smtp" if raw.get("protocol") == "smtp" else "imap",
+            name=str(raw.get("name", "")),
+            ok=bool(raw.get("ok")),
+            detail=str(raw.get("detail", "")),
+        )
+        if isinstance(raw.get("seconds"), (int, float)):
+            step["seconds"] = float(raw["seconds"])
+        steps.append(step)
+    state = ReportState(ok=bool(report.get("ok")), insecure=bool(report.get("insecure")), steps=steps)
+    if "imap_capabilities" in report:
+        state["imap_capabilities"] = [str(item) for item in report["imap_capabilities"]]
+    if "smtp_extensions" in report:
+        state["smtp_extensions"] = [str(item) for item in report["smtp_extensions"]]
+    return state
+
+
 class ConnectionManager(anywidget.AnyWidget):
     """The connection form: fill it, Test connection, Save, then use ``manager.connection``.
 
@@ -76,14 +120,15 @@ class ConnectionManager(anywidget.AnyWidget):
     _esm = static_file("manager.js")
     _css = static_file("manager.css")
 
+    # The synced shapes are in messages.py (and js/src/messages.ts).
     values = traitlets.Dict().tag(sync=True)
     password_set = traitlets.Bool(False).tag(sync=True)
-    saved: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
-    policies = traitlets.Dict().tag(sync=True)
-    functions: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
-    status = traitlets.Dict({"state": "idle", "message": ""}).tag(sync=True)
-    report = traitlets.Dict().tag(sync=True)  # {} until a test ran
-    keyring = traitlets.Dict({"usable": True, "description": ""}).tag(sync=True)
+    saved: traitlets.List[SavedConnection] = traitlets.List().tag(sync=True)
+    policies = traitlets.Dict().tag(sync=True)  # function name -> PolicyValue
+    functions: traitlets.List[FunctionInfo] = traitlets.List().tag(sync=True)
+    status = SyncedDict[StatusState](StatusState(state="idle", message="")).tag(sync=True)
+    report = SyncedDict[ReportState | EmptyState](EmptyState()).tag(sync=True)  # {} until a test ran
+    keyring = SyncedDict[KeyringState](KeyringState(usable=True, description="")).tag(sync=True)
     session_only = traitlets.Bool(False).tag(sync=True)
     connection_name = traitlets.Unicode("").tag(sync=True)
 
@@ -121,15 +166,7 @@ class ConnectionManager(anywidget.AnyWidget):
         super().__init__(
             values=_form_values(config, kwargs),
             policies=policies,
-            functions=[
-                {
-                    "name": spec.name,
-                    "description": spec.label,
-                    "default": spec.default_policy.value,
-                    "writes": spec.writes,
-                }
-                for spec in REGISTRY.values()
-            ],
+            functions=function_list(),
             session_only=session_only,
             password_set=self._password is not None or self._saved_name is not None,
         )
@@ -177,14 +214,15 @@ class ConnectionManager(anywidget.AnyWidget):
         return f"<ConnectionManager {name!r} connected={bool(self.connection_name)}>"
 
     # --- request handlers (the front end's buttons) ---------------------------------------
-    def _handle_test(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    def _handle_test(self, params: dict[str, Any], call: Call) -> ConnectionTestResult:
+        """``test_connection`` with ``ConnectionTestParams`` as the browser sent them."""
         config = config_from_values(params.get("values", self.values))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
         self.values = _form_values(config, {})
         self.status = {"state": "working", "message": f"Testing {config.name}…"}
         self.report = {}
         try:
-            report = self._backend.test_connection(config, password)
+            report = report_state(self._backend.test_connection(config, password))
         except Exception:
             self.status = {"state": "error", "message": "The connection test could not run."}
             raise
@@ -192,20 +230,21 @@ class ConnectionManager(anywidget.AnyWidget):
             self.status = {"state": "idle", "message": "Test cancelled."}
             return {"ok": False, "cancelled": True}
         self.report = report
-        ok = bool(report.get("ok"))
+        ok = report["ok"]
         if ok:
             with self._lock:
                 self._keep(password)
                 self._open(config, password)
-            suffix = " (insecure settings)" if report.get("insecure") else ""
+            suffix = " (insecure settings)" if report["insecure"] else ""
             self.status = {"state": "ok", "message": f"Connection works{suffix}. manager.connection is ready."}
         else:
-            failed = next((step for step in report.get("steps", []) if not step.get("ok")), None)
-            where = f" at {str(failed.get('protocol', '')).upper()} {failed.get('name', '')}" if failed else ""
+            failed = next((step for step in report["steps"] if not step["ok"]), None)
+            where = f" at {failed['protocol'].upper()} {failed['name']}" if failed else ""
             self.status = {"state": "error", "message": f"Connection test failed{where}."}
         return {"ok": ok}
 
-    def _handle_save(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    def _handle_save(self, params: dict[str, Any], call: Call) -> SaveResult:
+        """``save`` with ``SaveParams`` as the browser sent them."""
         config = config_from_values(params.get("values", self.values))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
         usable, _ = self._refresh_keyring()
@@ -232,7 +271,8 @@ class ConnectionManager(anywidget.AnyWidget):
         self.status = {"state": "ok", "message": f"Saved {config.name!r} (password {where})."}
         return {"saved": config.name, "session_only": session_only}
 
-    def _handle_load(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    def _handle_load(self, params: dict[str, Any], call: Call) -> LoadResult:
+        """``load`` with ``LoadParams`` as the browser sent them."""
         name = params.get("name")
         if not isinstance(name, str):
             raise InvalidInputError("name must be a string.", field="name")
@@ -248,7 +288,8 @@ class ConnectionManager(anywidget.AnyWidget):
         self.status = {"state": "idle", "message": f"Loaded {config.name!r}."}
         return {"name": config.name}
 
-    def _handle_forget(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+    def _handle_forget(self, params: dict[str, Any], call: Call) -> ForgetResult:
+        """``forget`` with ``ForgetParams`` as the browser sent them."""
         name = params.get("name")
         if not isinstance(name, str):
             raise InvalidInputError("name must be a string.", field="name")
@@ -260,7 +301,8 @@ class ConnectionManager(anywidget.AnyWidget):
         self.status = {"state": "idle", "message": f"Forgot {name!r} (settings and stored password)."}
         return {"forgotten": name}
 
-    def _handle_set_policy(self, params: dict[str, Any], call: Call) -> dict[str, str]:
+    def _handle_set_policy(self, params: dict[str, Any], call: Call) -> SetPolicyResult:
+        """``set_policy`` with ``SetPolicyParams`` as the browser sent them; every policy after it."""
         function = params.get("function")
         if function not in DEFAULT_POLICIES:
             raise InvalidInputError(f"{function!r} is not a function of this connection.", field="function")
@@ -321,7 +363,7 @@ class ConnectionManager(anywidget.AnyWidget):
             usable, description = self._backend.keyring_status()
         except Exception as exc:  # the secrets module itself failed: say so, offer session-only
             usable, description = False, f"keyring unavailable: {type(exc).__name__}"
-        self.keyring = {"usable": usable, "description": description}
+        self.keyring = KeyringState(usable=usable, description=description)
         return usable, description
 
     def _refresh_saved(self) -> None:
@@ -329,4 +371,4 @@ class ConnectionManager(anywidget.AnyWidget):
             saved = self._backend.list_saved()
         except Exception:
             saved = []
-        self.saved = [{"name": c.name, "username": c.username, "imap_host": c.imap_host} for c in saved]
+        self.saved = [SavedConnection(name=c.name, username=c.username, imap_host=c.imap_host) for c in saved]
