@@ -6,10 +6,14 @@ Also measures (printed with -s): widget render time and click-to-result time.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from nb_email_conn.functions import REGISTRY
 
 from .notebook import cell, open_notebook, run_cell, save, wait_for_output
 
@@ -59,6 +63,9 @@ def test_the_form_renders_and_the_password_never_reaches_the_saved_notebook(lab:
     assert form.get_by_label("Password", exact=True).input_value() == ""  # cleared as it was sent
     form.get_by_test_id("report").get_by_text("Connection test failed.").wait_for(timeout=60_000)
     test_seconds = time.perf_counter() - clicked
+    functions = form.get_by_test_id("functions").locator("code").all_inner_texts()
+    assert functions == list(REGISTRY)  # every function of the registry, in its order
+    assert form.get_by_label("Policy for forward_email", exact=True).input_value() == "confirm"
     run_cell(page, 1)
     wait_for_output(page, 1, "password kept: False")  # a failed test keeps nothing
     save(page)
@@ -67,6 +74,7 @@ def test_the_form_renders_and_the_password_never_reaches_the_saved_notebook(lab:
     values = [m["state"] for m in state.values() if "values" in m["state"]]
     assert values, "widget state was not saved, so the check below would prove nothing"
     assert values[0]["values"]["imap_host"] == "127.0.0.1"
+    assert len(values[0]["functions"]) == len(REGISTRY)
     assert SECRET not in saved
     print(f"\nmanager render {render_seconds:.2f} s; test-connection click to report {test_seconds:.2f} s")
 
@@ -118,3 +126,88 @@ def test_an_awaited_decision_and_a_worker_thread_both_receive_the_click(lab: Any
         f"\napproval render {render_seconds:.2f} s; click to result: awaited {awaited_seconds:.2f} s,"
         f" worker thread {worker_seconds:.2f} s"
     )
+
+
+EDIT_CELL = """
+import asyncio
+from nb_email_conn.policy import ActionRequest
+from nb_email_conn.widgets import InlineApprover
+
+REF = "imap://alice@127.0.0.1/INBOX;UIDVALIDITY=1714550400/;UID={}"
+rows = [{"ref": REF.format(uid), "folder": "INBOX", "date": "Tue, 30 Apr 2024 07:45:00 +0000",
+         "from": "Bob <bob@example.org>", "subject": f"Lunch {uid}?"} for uid in (7, 8)]
+flags = ActionRequest(
+    "update_flags",
+    {"refs": [row["ref"] for row in rows], "add": ["\\\\Seen"], "remove": []},
+    {"summary": "change flags of 2 message(s)", "count": 2, "add": ["\\\\Seen"], "remove": [], "messages": rows},
+    connection="work",
+)
+reply = ActionRequest(
+    "reply_email",
+    {"ref": REF.format(8), "body": "Friday works.", "reply_all": False, "quote": True},
+    {"summary": "Reply 'Re: Lunch 8?' to 1 recipient", "from": "alice@example.org",
+     "to": ["Bob <bob@example.org>"], "cc": [], "bcc": [], "recipients": ["bob@example.org"],
+     "subject": "Re: Lunch 8?", "body_excerpt": "Friday works.\\n\\nOn Tue, 30 Apr 2024, Bob wrote:\\n> Lunch?",
+     "attachments": [], "size": 612,
+     "replying_to": {"from": "Bob <bob@example.org>", "subject": "Lunch 8?", "date": "2024-04-30T07:45:00+00:00"}},
+    connection="work",
+)
+approver = InlineApprover()
+"""
+
+
+def luminance(css_color: str) -> float:
+    red, green, blue = (int(part) for part in css_color[css_color.index("(") + 1 : -1].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_the_edit_form_comes_from_the_registry_and_reads_well_in_both_themes(lab: Any, page: Any) -> None:
+    shots = Path(tempfile.mkdtemp(prefix="nec-themes-"))
+    lab.write_notebook(
+        "edit.ipynb",
+        [
+            EDIT_CELL,
+            "flags_future = approver(flags)",
+            "reply_future = approver(reply)",
+            "import nb_email_conn.widgets as w\nw.ConnectionManager(name='work', username='alice@example.org')",
+            "decision = await asyncio.wrap_future(flags_future)\n"
+            "print('flags:', decision.action, dict(decision.changes))",
+        ],
+    )
+    open_notebook(page, lab.notebook_url("edit.ipynb"))
+    run_cell(page, 0)
+    run_cell(page, 1)
+    run_cell(page, 2)
+    run_cell(page, 3)
+    manager = cell(page, 3).get_by_test_id("nec-manager")
+    flags_widget = cell(page, 1).get_by_test_id("nec-approval")
+    reply_widget = cell(page, 2).get_by_test_id("nec-approval")
+    reply_widget.wait_for()
+    assert "In reply to Bob <bob@example.org>: “Lunch 8?” (2024-04-30 07:45)" in reply_widget.inner_text()
+    reply_widget.locator("button[name=edit]").click()
+    assert reply_widget.get_by_label("HTML body", exact=True).is_visible()  # html is editable now
+    assert reply_widget.locator("textarea[name=edit-body]").input_value() == "Friday works."
+
+    flags_widget.locator("button[name=edit]").click()
+    add = flags_widget.get_by_label("flags to add", exact=True)
+    assert add.input_value() == "\\Seen"
+    assert flags_widget.get_by_text("space-separated, e.g. \\Seen \\Flagged").first.is_visible()
+    add.fill("\\Seen \\Flagged")
+    page.mouse.move(0, 0)
+    for theme, name in (("JupyterLab Light", "light"), ("JupyterLab Dark", "dark")):
+        page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+        page.wait_for_function("(theme) => document.body.dataset.jpThemeName === theme", arg=theme, timeout=30_000)
+        page.wait_for_timeout(300)
+        text = flags_widget.evaluate("(el) => getComputedStyle(el).color")
+        assert (luminance(text) > 0.5) == (name == "dark"), f"{name} theme: widget text {text}"
+        flags_widget.screenshot(path=str(shots / f"approval-edit-{name}.png"))
+        reply_widget.screenshot(path=str(shots / f"approval-reply-{name}.png"))
+        manager.screenshot(path=str(shots / f"manager-{name}.png"))
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+
+    run_cell(page, 4, wait=False)
+    page.wait_for_timeout(300)
+    flags_widget.locator("button[name=approve-edited]").click()
+    wait_for_output(page, 4, "flags: edit {'add': ['\\\\Seen', '\\\\Flagged']}")
+    assert "Approved with changes" in flags_widget.locator(".nec-state").inner_text()
+    print(f"\ntheme screenshots in {shots}")
