@@ -227,7 +227,12 @@ class _Confirmation(Generic[R]):
                 f"(editable: {', '.join(sorted(allowed)) or 'nothing'}).",
                 field=bad[0],
             )
-        arguments = {**self.arguments, **decision.changes}
+        try:
+            # The function's own offline checks run again on what the reviewer changed.
+            arguments = self.spec.prepare({**self.arguments, **decision.changes})
+        except EmailConnError as exc:
+            row.update(outcome="refused", error=error_text(exc))
+            raise
         row["arguments"] = redact(arguments)
         return arguments
 

@@ -313,6 +313,6 @@ def test_an_edit_that_empties_the_flags_changes_nothing(monkeypatch: pytest.Monk
     monkeypatch.setattr(conn._context.mailbox, "describe", lambda refs: [])
     monkeypatch.setattr(conn._context.mailbox, "store_flags", lambda *a: stored.append(a) or 1)
     ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
-    with pytest.raises(nec.InvalidInputError, match="no flags left"):
+    with pytest.raises(nec.InvalidInputError, match="no flags to add or remove"):
         conn.update_flags(ref, add="\\Flagged")
     assert stored == []

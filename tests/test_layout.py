@@ -82,9 +82,7 @@ def _internal_edges(name: str) -> set[str]:
     # "from .x import y" names the module x (and y when y is a submodule). A module's own parent
     # packages are not edges: Python has always loaded them before the module itself.
     return {
-        target
-        for target in GRAPH[name]
-        if target in INTERNAL and target != name and not name.startswith(target + ".")
+        target for target in GRAPH[name] if target in INTERNAL and target != name and not name.startswith(target + ".")
     }
 
 

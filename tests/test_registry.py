@@ -49,7 +49,9 @@ def test_every_tool_schema_matches_its_method_signature(name: str) -> None:
         keyword = spec.renames.get(prop, prop)
         if keyword in parameters and parameters[keyword].kind is not inspect.Parameter.VAR_KEYWORD:
             continue
-        assert takes_criteria and keyword in SEARCH_KEYWORDS, f"{name}: the schema offers {prop!r}, the method has no such argument"
+        assert takes_criteria and keyword in SEARCH_KEYWORDS, (
+            f"{name}: the schema offers {prop!r}, the method has no such argument"
+        )
     required_by_method = {
         key
         for key, p in parameters.items()
@@ -57,7 +59,9 @@ def test_every_tool_schema_matches_its_method_signature(name: str) -> None:
     }
     required_by_schema = {spec.renames.get(key, key) for key in schema.get("required", [])}
     # The schema may ask an agent for more than the method needs (a draft's subject), never less.
-    assert required_by_method <= required_by_schema, f"{name}: required {required_by_method - required_by_schema} missing"
+    assert required_by_method <= required_by_schema, (
+        f"{name}: required {required_by_method - required_by_schema} missing"
+    )
     for position, key in enumerate(spec.positional):
         assert list(parameters)[position] == spec.renames.get(key, key), f"{name}: positional {key!r} out of order"
 
@@ -122,6 +126,7 @@ def test_the_manager_lists_every_function_from_the_registry() -> None:
 def test_seed_names_are_the_seeds() -> None:
     seeds = {spec.seed_name for spec in REGISTRY.values() if spec.seed_name}
     assert seeds == {
-        "SearchEmailsAsync", "GetEmailAsync", "SendEmailAsync", "CreateDraftAsync", "DeleteEmailAsync", "MoveEmailAsync",
+        "SearchEmailsAsync", "GetEmailAsync", "SendEmailAsync", "CreateDraftAsync", "DeleteEmailAsync",
+        "MoveEmailAsync",
     }  # fmt: skip
     assert all(re.fullmatch(r"[a-z_]+", name) for name in FUNCTIONS)

@@ -16,9 +16,9 @@ import pytest
 from nb_email_conn.approval import PendingAction
 from nb_email_conn.connection import SentEmail
 from nb_email_conn.errors import ActionRejectedError
-from nb_email_conn.message.parse import Attachment, Email
 from nb_email_conn.functions import FUNCTIONS, REGISTRY
 from nb_email_conn.functions.policies import Policies
+from nb_email_conn.message.parse import Attachment, Email
 from nb_email_conn.policy import ActionRequest
 from nb_email_conn.tools import ToolSet, build_tools
 

@@ -110,7 +110,10 @@ def flag_list(value: str | Iterable[str] | None, field: str) -> list[str]:
 def _prepare_flags(arguments: Arguments) -> Arguments:
     added, removed = flag_list(arguments.get("add"), "add"), flag_list(arguments.get("remove"), "remove")
     if not added and not removed:
-        raise InvalidInputError("give flags to add=... and/or remove=... (e.g. add='\\\\Flagged').", field="add")
+        raise InvalidInputError(
+            "no flags to add or remove; nothing was changed. Give add=... and/or remove=... (e.g. add='\\\\Flagged').",
+            field="add",
+        )
     return {"refs": refs_argument(arguments["refs"]), "add": added, "remove": removed}
 
 

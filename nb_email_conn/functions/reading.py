@@ -24,6 +24,8 @@ FOLDER_COLUMNS = ["name", "special_use", "messages", "unseen", "flags", "delimit
 
 # -- list_folders ----------------------------------------------------------------------------
 def _list_folders(context: Context, arguments: Arguments) -> pd.DataFrame:
+    import imaplib
+
     import pandas as pd
     from imapclient.exceptions import IMAPClientError
 
@@ -38,6 +40,8 @@ def _list_folders(context: Context, arguments: Arguments) -> pd.DataFrame:
             if info.selectable:
                 try:
                     status = client.folder_status(info.name, [b"MESSAGES", b"UNSEEN"])
+                except imaplib.IMAP4.abort:
+                    raise  # a dropped connection (imapclient's error is imaplib's): the session reconnects
                 except IMAPClientError:
                     status = None  # deleted by another client since LIST: counts unknown
                 if status is not None:
