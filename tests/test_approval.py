@@ -286,7 +286,6 @@ async def test_an_awaited_click_is_refused_where_the_kernel_could_never_deliver_
     from nb_email_conn.widgets.approval import InlineApprover
 
     class Widget:
-        needs_kernel_idle = True
         awaiting_would_hang = staticmethod(InlineApprover.awaiting_would_hang)
 
         def __call__(self, request: nec.ActionRequest) -> concurrent.futures.Future[nec.Decision]:

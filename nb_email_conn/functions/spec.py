@@ -80,10 +80,6 @@ class FunctionSpec(Generic[R]):
     def editable_names(self) -> frozenset[str]:
         return frozenset(argument.name for argument in self.editable)
 
-    @property
-    def reads_only(self) -> bool:
-        return not self.writes
-
     def preview_for(self, context: Context, arguments: Arguments) -> dict[str, Any]:
         if self.preview is not None:
             return self.preview(context, arguments)

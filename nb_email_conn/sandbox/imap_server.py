@@ -65,7 +65,6 @@ class DemoMailstore:
             proxy_protocol=ProxyProtocolVersion.get(None),
         )
         self.login = Login(self.config)
-        self._sessions: list[Any] = []
 
     async def setup(self, folders: Iterable[str]) -> None:
         """Create the user (with its hashed password) and its folders."""

@@ -14,7 +14,6 @@ import csv
 import datetime as dt
 import io
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as _SMTP
@@ -363,6 +362,3 @@ def count_by_folder(messages: list[SeedMessage]) -> dict[str, int]:
         counts[message.folder] += 1
     return counts
 
-
-def iter_folder(messages: list[SeedMessage], folder: str) -> Iterator[SeedMessage]:
-    return (m for m in messages if m.folder == folder)

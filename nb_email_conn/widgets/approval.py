@@ -211,12 +211,12 @@ def _ipython_display(widget: Any) -> None:
 class InlineApprover:
     """The notebook's approver: shows an approval widget per request, returns a Future[Decision]."""
 
-    # Clicks arrive as comm messages, which the kernel handles only while no cell blocks it.
-    needs_kernel_idle = True
-
     @staticmethod
     def awaiting_would_hang() -> bool:
-        """The gate asks before an awaited call waits for a click this kernel could not deliver."""
+        """The gate asks before an awaited call waits for a click this kernel could not deliver.
+
+        Clicks arrive as comm messages, which older kernels handle only once the cell ends.
+        """
         return awaiting_a_click_would_hang()
 
     def __init__(self, *, display: Callable[[Any], None] | None = None) -> None:
@@ -230,10 +230,6 @@ class InlineApprover:
             self._widgets[request.id] = widget
         self._display(widget)
         return widget.future
-
-    def widget_for(self, request: ActionRequest) -> ApprovalWidget | None:
-        with self._lock:
-            return self._widgets.get(request.id)
 
     def report_outcome(self, request: ActionRequest, status: OutcomeStatus, detail: str = "") -> None:
         """Show what happened after the decision (message id, counts or the error)."""
