@@ -1,9 +1,9 @@
 """Search results as a pandas DataFrame, built column by column.
 
-Also the per-message header decoding the columns need (kept here so the wire code in
-``fetch.py`` only deals with IMAP); the date columns are parsed in ``dates.py``.
-Decoding is lazy: RFC 2047 only where ``=?`` occurs, the ``email`` package's address
-parser only for addresses that the simple patterns below do not cover.
+Also :class:`HeaderColumns`, the header fields of many messages decoded column by column
+(values that repeat are decoded once). The decoding itself is ``message/headers.py``, the
+same code ``get_email`` uses, so a search row and ``get_email`` read a header alike; the
+date columns are parsed in ``dates.py``.
 
 Column types (the same for an empty result):
 
@@ -34,18 +34,26 @@ by ``date``, falling back to ``received`` when the Date header is unusable, then
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
-import functools
-import re
 from collections.abc import Sequence
-from email.policy import default as _default_policy
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
+from ..message.headers import (
+    BLANK,
+    FIELD,
+    FIELD_TEXT,
+    clean_text,
+    decode_text,
+    decode_words,
+    decode_words_one_by_one,
+    field_text,
+    first_address,
+    parse_address_list,
+    split_header_block,
+    without_nul,
+)
 from ..refs import MessageRef
 from .dates import DATETIME, header_dates, header_dates_one_by_one, internal_dates, internal_dates_one_by_one
 
@@ -72,174 +80,14 @@ DTYPES: dict[str, Any] = {
     "answered": "bool",
     "has_attachments": "bool",
 }
-# The header fields fetched for a row, in the order decode_header_block returns them.
+# The header fields fetched for a row, in the order HeaderColumns._fields returns them.
 HEADER_FIELDS = ("date", "from", "to", "cc", "subject", "message-id", "in-reply-to")
 
-_FIELD = re.compile(rb"^([^:\r\n]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
-_FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
-# The common address forms, for which the full RFC 5322 parser is not needed.
-_PLAIN_ADDR = re.compile(r"^\s*<?([^\s<>@\",;:()\\]+@[^\s<>@\",;:()\\\[\]]+)>?\s*$")
-_NAMED_ADDR = re.compile(
-    r"^\s*(?:\"([^\"\\]*)\"|([^\"<>,;:()\\@]*?))\s*<([^\s<>@\",;:()\\]+@[^\s<>@\",;:()\\\[\]]+)>\s*$"
-)
-_COMPLEX_LIST = re.compile(r"[\"(\\;:]")
-_WS = re.compile(r"\s+")
-
-
-# -- header decoding -----------------------------------------------------------------------
-def _to_text(raw: bytes) -> str:
-    """Header bytes as text: ASCII as is; raw 8-bit (not allowed, but common) as UTF-8."""
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace")
-
-
-def _decode_word(charset: str, encoding: str, payload: str) -> bytes | None:
-    data = payload.encode("ascii", "replace")
-    try:
-        if encoding in "bB":
-            return base64.b64decode(data + b"=" * (-len(data) % 4), validate=True)
-        return _Q_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), data.replace(b"_", b" "))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _charset_decode(data: bytes, charset: str) -> str:
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: utf-8*en
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"  # unknown charsets: best effort, never an exception
-    try:
-        return data.decode(charset, "replace")
-    except Exception:
-        return data.decode("utf-8", "replace")
-
-
-def decode_words(value: str) -> str:
-    """RFC 2047: decode encoded words; whitespace between two encoded words is dropped.
-
-    Adjacent words in the same charset are joined before decoding, so a multi-byte
-    character split across two words comes out whole. Bad words stay as written.
-    """
-    if "=?" not in value:
-        return value
-    single = _ENCODED_WORD.fullmatch(value)
-    if single is not None:  # the whole value is one encoded word (a common subject or name)
-        decoded = _decode_word(single[1], single[2], single[3])
-        return value if decoded is None else _charset_decode(decoded, single[1].lower())
-    return decode_words_one_by_one(value)
-
-
-def decode_words_one_by_one(value: str) -> str:
-    """The general :func:`decode_words`, word by word."""
-    out: list[str] = []
-    pending: list[bytes] = []
-    pending_charset = ""
-    pos = 0
-    after_word = False  # the previous piece was a decoded encoded word
-
-    def flush() -> None:
-        if pending:
-            out.append(_charset_decode(b"".join(pending), pending_charset))
-            pending.clear()
-
-    for match in _ENCODED_WORD.finditer(value):
-        between = value[pos : match.start()]
-        decoded = _decode_word(match[1], match[2], match[3])
-        if decoded is None:
-            flush()
-            out.append(between + match[0])
-            pos, after_word = match.end(), False
-            continue
-        charset = match[1].lower()
-        if not after_word or between.strip():
-            flush()
-            out.append(between)
-        elif charset != pending_charset:
-            flush()
-        pending.append(decoded)
-        pending_charset = charset
-        pos, after_word = match.end(), True
-    flush()
-    out.append(value[pos:])
-    return "".join(out)
-
-
-def split_header_block(block: bytes) -> dict[str, bytes]:
-    """``Name: value`` lines (unfolded) -> {lowercase name: raw value}; the first one wins."""
-    fields: dict[str, bytes] = {}
-    for name, value in _FIELD.findall(block):
-        key = name.strip().lower().decode("ascii", "replace")
-        if key not in fields:
-            fields[key] = (_FOLD.sub(b"", value) if b"\n" in value else value).strip()
-    return fields
-
-
-def _display_name(raw: str) -> str:
-    name = _WS.sub(" ", raw).strip()
-    return decode_words(name) if "=?" in name else name
-
-
-def parse_address_list(value: str) -> list[tuple[str, str]]:
-    """(display name, address) pairs; simple forms by pattern, the rest by the email package."""
-    return list(_parse_address_list(value)) if value else []
-
-
-@functools.lru_cache(maxsize=8192)  # senders and recipients repeat a lot within a folder
-def _parse_address_list(value: str) -> tuple[tuple[str, str], ...]:
-    return tuple(_parse_address_list_uncached(value))
-
-
-def _parse_address_list_uncached(value: str) -> list[tuple[str, str]]:
-    if not _COMPLEX_LIST.search(value):
-        pairs: list[tuple[str, str]] = []
-        for item in value.split(","):
-            if not item.strip():
-                continue
-            match = _PLAIN_ADDR.match(item)
-            if match:
-                pairs.append(("", match[1]))
-                continue
-            match = _NAMED_ADDR.match(item)
-            if not match:
-                break
-            pairs.append((_display_name(match[2] or ""), match[3]))
-        else:
-            return pairs
-    return _parse_addresses_fully(value)
-
-
-def _parse_addresses_fully(value: str) -> list[tuple[str, str]]:
-    try:
-        header: Any = _default_policy.header_factory("to", value)
-        return [(str(a.display_name or ""), str(a.addr_spec or "")) for a in header.addresses]
-    except Exception:
-        return [("", value.strip())]
-
-
 _FIELD_INDEX: dict[bytes, int] = {name.encode(): index for index, name in enumerate(HEADER_FIELDS)}
-_DATE, _FROM, _TO, _CC, _SUBJECT, _MESSAGE_ID, _IN_REPLY_TO = range(len(HEADER_FIELDS))
 _NO_FIELDS: list[str | None] = [None] * len(HEADER_FIELDS)
-_FIELD_TEXT = re.compile(_FIELD.pattern.decode(), re.MULTILINE)
-_FOLD_TEXT = re.compile(_FOLD.pattern.decode())
 # The usual spelling of each HEADER_FIELDS name (what most mail software writes), in that order.
 _USUAL_ORDER = ("Date", "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To")
 _USUAL_NAMES = frozenset(_USUAL_ORDER)
-_BLANK = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() would strip more)
-
-
-def _field_text(raw: bytes | None) -> str:
-    """A raw header value unfolded, stripped and as text; "" when missing or blank."""
-    if not raw:
-        return ""
-    if b"\n" in raw:
-        raw = _FOLD.sub(b"", raw)
-    raw = raw.strip()
-    return _to_text(raw) if raw else ""
 
 
 class HeaderColumns:
@@ -275,18 +123,18 @@ class HeaderColumns:
         rows = [self._fields(block) if block else _NO_FIELDS for block in blocks]
         date, sender, to, cc, subject, message_id, in_reply_to = zip(*rows, strict=True)
         # Columns whose values repeat (senders, recipients, replies) are cleaned per distinct value.
-        senders = {value: _first_address(_clean(value)) for value in set(sender)}
-        recipients = {value: _address_list(_clean(value)) for value in {*to, *cc}}
-        subjects = [_clean(value) for value in subject]
-        encoded = {text: decode_words(text) for text in subjects if "=?" in text}
-        self.date += map(_clean, date)
+        senders = {value: first_address(clean_text(value)) for value in set(sender)}
+        recipients = {value: _address_list(clean_text(value)) for value in {*to, *cc}}
+        subjects = [clean_text(value) for value in subject]
+        encoded = {text: decode_text(text) for text in subjects if "=?" in text or "\r" in text}
+        self.date += map(clean_text, date)
         self.from_name += [senders[value][0] for value in sender]
         self.from_addr += [senders[value][1] for value in sender]
         self.to += map(recipients.__getitem__, to)
         self.cc += map(recipients.__getitem__, cc)
         self.subject += [encoded.get(text, text) for text in subjects] if encoded else subjects
-        self.message_id += map(_clean, message_id)
-        self.in_reply_to += map({value: _clean(value) for value in set(in_reply_to)}.__getitem__, in_reply_to)
+        self.message_id += map(clean_text, message_id)
+        self.in_reply_to += map({value: clean_text(value) for value in set(in_reply_to)}.__getitem__, in_reply_to)
 
     def add(self, block: bytes | None) -> None:
         self.extend([block])
@@ -294,19 +142,22 @@ class HeaderColumns:
     def _fields(self, block: bytes) -> list[str | None]:
         """The HEADER_FIELDS values of a block as text (None when missing), not yet unfolded.
 
-        An all-ASCII block (nearly all of them) is decoded once as a whole; otherwise each
-        value is decoded on its own (raw 8-bit as UTF-8).
+        NUL bytes go first (``headers.without_nul``). An all-ASCII block (nearly all of
+        them) is decoded once as a whole; otherwise each value is decoded on its own (raw
+        8-bit bytes as ``headers.field_text`` reads them).
         """
+        if b"\x00" in block:
+            block = without_nul(block)
         try:
             text = block.decode("ascii")
         except UnicodeDecodeError:
             found_raw: list[bytes | None] = [None] * len(HEADER_FIELDS)
-            for raw_name, raw_value in _FIELD.findall(block):
+            for raw_name, raw_value in FIELD.findall(block):
                 position = _FIELD_INDEX.get(raw_name.strip().lower(), -1)
                 if position >= 0 and found_raw[position] is None:  # the first occurrence wins
                     found_raw[position] = raw_value
-            return [_field_text(value) for value in found_raw]
-        pairs = _FIELD_TEXT.findall(text)
+            return [field_text(value) for value in found_raw]
+        pairs = FIELD_TEXT.findall(text)
         by_name = dict(pairs)
         if len(by_name) == len(pairs) and by_name.keys() <= _USUAL_NAMES:
             return list(map(by_name.get, _USUAL_ORDER))  # each name once, spelled as usual: no loop needed
@@ -315,24 +166,12 @@ class HeaderColumns:
         for name, value in pairs:
             index: int | None = names.get(name)
             if index is None:
-                index = _FIELD_INDEX.get(name.strip(_BLANK).lower().encode(), -1)
+                index = _FIELD_INDEX.get(name.strip(BLANK).lower().encode(), -1)
                 if len(names) < 1024:
                     names[name] = index
             if index >= 0 and found[index] is None:
                 found[index] = value
         return found
-
-
-def _clean(value: str | None) -> str:
-    """A value from HeaderColumns._fields unfolded and stripped; "" when missing."""
-    if value is None:
-        return ""
-    return (_FOLD_TEXT.sub("", value) if "\n" in value else value).strip(_BLANK)
-
-
-def _first_address(text: str) -> tuple[str, str]:
-    pairs = parse_address_list(text)
-    return pairs[0] if pairs else ("", "")
 
 
 def _address_list(text: str) -> str:

@@ -2,7 +2,10 @@
 
 from .compose import ComposedMessage, build_message, normalize_message_id, preview_of
 from .display import email_html, sanitize_html
-from .parse import Attachment, Email, html_to_text, parse_email, safe_filename
+from .filenames import safe_filename
+from .html_text import html_to_text
+from .model import Attachment, Email
+from .parse import parse_email
 
 __all__ = [
     "Attachment",

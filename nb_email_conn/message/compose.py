@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import InvalidInputError
 from ..validation import Address, check_text, parse_address, parse_addresses
+from .formatting import format_address, size_text
 from .rfc822 import ATTACHED_MESSAGE_NAME, MESSAGE_TYPES, attach_message, boundary_outside, splice
 
 Recipients: TypeAlias = "str | Address | Iterable[str | Address] | None"
@@ -352,15 +353,6 @@ def build_message(
 # --------------------------------------------------------------------------- preview
 
 
-def size_text(size: int) -> str:
-    """1536 → '1.5 KB': sizes as people read them, in previews and displays."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def preview_of(composed: ComposedMessage, *, action: str = "Send") -> dict[str, Any]:
     """What a reviewer needs to approve a send: resolved recipients (Bcc included),
     subject, the start of the body and the attachments with their sizes. ``action``
@@ -391,6 +383,4 @@ def preview_of(composed: ComposedMessage, *, action: str = "Send") -> dict[str, 
 
 
 def _display(address: Address) -> str:
-    from .parse import format_address
-
     return format_address(address.name, address.addr)

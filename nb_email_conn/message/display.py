@@ -12,15 +12,54 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
-from .compose import size_text as _size_text
+from .formatting import size_text
 
 if TYPE_CHECKING:
-    from .parse import Attachment, Email
+    from pandas.api.typing import NaTType
+
+
+class InlinePart(Protocol):
+    """What the display reads of an attachment (``model.Attachment`` has it)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_id(self) -> str | None: ...
+
+
+class Showable(Protocol):
+    """What the display reads of a message (``model.Email`` has it). A Protocol, so this
+    module needs no import of the model, and the model can import it for ``_repr_html_``."""
+
+    @property
+    def sender(self) -> str: ...
+    @property
+    def to(self) -> Sequence[str]: ...
+    @property
+    def cc(self) -> Sequence[str]: ...
+    @property
+    def date(self) -> pd.Timestamp | NaTType: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str | None: ...
+    @property
+    def attachments(self) -> Sequence[InlinePart]: ...
+
 
 CSP = "default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
 
@@ -196,7 +235,7 @@ class _Sanitizer(HTMLParser):
         return
 
 
-def sanitize_html(html: str, *, attachments: list[Attachment] | None = None) -> str:
+def sanitize_html(html: str, *, attachments: Sequence[InlinePart] | None = None) -> str:
     """Message HTML without scripts, frames, plugins, event handlers, ``javascript:``
     URLs or remote resources. ``cid:`` images are replaced by ``data:`` URLs of the
     matching inline attachments."""
@@ -212,7 +251,7 @@ def sanitize_html(html: str, *, attachments: list[Attachment] | None = None) -> 
     return "".join(sanitizer.out)
 
 
-def _inline_images(attachments: list[Attachment]) -> dict[str, str]:
+def _inline_images(attachments: Sequence[InlinePart]) -> dict[str, str]:
     images: dict[str, str] = {}
     budget = _INLINE_IMAGE_LIMIT
     for attachment in attachments:
@@ -234,7 +273,7 @@ def _row(label: str, value: str) -> str:
     )
 
 
-def email_html(email: Email) -> str:
+def email_html(email: Showable) -> str:
     """The rich display: an escaped header block, then the body (sanitised HTML in a
     sandboxed frame, or the plain text in a ``<pre>``)."""
     rows = [_row("From", email.sender), _row("To", ", ".join(email.to))]
@@ -244,7 +283,7 @@ def email_html(email: Email) -> str:
     rows.append(_row("Date", date))
     rows.append(_row("Subject", email.subject))
     if email.attachments:
-        names = ", ".join(f"{a.filename} ({_size_text(a.size)})" for a in email.attachments)
+        names = ", ".join(f"{a.filename} ({size_text(a.size)})" for a in email.attachments)
         rows.append(_row("Attachments", names))
     header = '<table class="nec-email-headers" style="border-collapse:collapse">' + "".join(rows) + "</table>"
     if email.html is not None:

@@ -20,15 +20,14 @@ from hypothesis import strategies as st
 from test_fetch_parser import TEXT_PLAIN, WITH_PDF, ScriptedImap, done, fetch_response, header_block
 
 from nb_email_conn.imap import fetch
+from nb_email_conn.imap.dates import header_dates, header_dates_one_by_one, internal_dates, internal_dates_one_by_one
 from nb_email_conn.imap.fetch import fetch_rows, has_attachment
-from nb_email_conn.imap.frame import (
-    HeaderColumns,
-    _to_text,
+from nb_email_conn.imap.frame import HeaderColumns
+from nb_email_conn.message.headers import (
+    decode_text,
     decode_words,
-    header_dates,
-    header_dates_one_by_one,
-    internal_dates,
-    internal_dates_one_by_one,
+    decode_words_one_by_one,
+    field_text,
     parse_address_list,
     split_header_block,
 )
@@ -40,8 +39,7 @@ def reference_values(block: bytes | None) -> tuple[str, ...]:
     fields = split_header_block(block) if block else {}
 
     def text(name: str) -> str:
-        raw = fields.get(name)
-        return _to_text(raw) if raw else ""
+        return field_text(fields.get(name))
 
     sender = parse_address_list(text("from"))
     subject = text("subject")
@@ -50,7 +48,7 @@ def reference_values(block: bytes | None) -> tuple[str, ...]:
         *(sender[0] if sender else ("", "")),
         ", ".join(addr for _, addr in parse_address_list(text("to")) if addr),
         ", ".join(addr for _, addr in parse_address_list(text("cc")) if addr),
-        decode_words(subject) if "=?" in subject else subject,
+        decode_text(subject),
         text("message-id"),
         text("in-reply-to"),
     )
@@ -407,8 +405,6 @@ _WORDS = [
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map("".join))
 def test_single_encoded_word_shortcut_matches_word_by_word(value: str) -> None:
-    from nb_email_conn.imap.frame import decode_words_one_by_one
-
     assert decode_words(value) == decode_words_one_by_one(value)
 
 
