@@ -19,6 +19,7 @@ from .errors import (
     ConnectionFailedError,
     EmailConnError,
     FunctionDisabledError,
+    GuardrailError,
     InvalidInputError,
     OperationTimeoutError,
     OutcomeUnknownError,
@@ -28,6 +29,7 @@ from .errors import (
     StaleReferenceError,
 )
 from .functions import SentEmail
+from .guardrails import Guardrails
 from .message.parse import Attachment, Email
 from .pending import PendingAction
 from .policy import ActionRequest, Decision, Policy
@@ -59,6 +61,8 @@ __all__ = [
     "Encryption",
     "FunctionDisabledError",
     "Gated",
+    "GuardrailError",
+    "Guardrails",
     "InvalidInputError",
     "OperationTimeoutError",
     "OutcomeUnknownError",

@@ -1,6 +1,9 @@
 """The policy gate: every function call passes through here, in the kernel.
 
-Disabled → refused before any traffic. Enabled → runs. Enabled with confirmation → an
+Disabled → refused before any traffic. The connection's :class:`~nb_email_conn.guardrails.Guardrails`
+come next, before anyone is asked and before any SMTP traffic: a violation raises
+``GuardrailError``; under ``dry_run`` a write function returns ``{"dry_run": True, "would":
+<preview>}`` and changes nothing. Enabled → runs. Enabled with confirmation → an
 :class:`ActionRequest` goes to the approver and only an approval (or an approved edit)
 runs it. How the call waits for the decision depends on where it runs:
 
@@ -20,11 +23,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ._async import loop_running_here
 from .audit import AuditLog, error_text, redact
-from .errors import ActionRejectedError, EmailConnError, FunctionDisabledError, InvalidInputError
+from .errors import ActionRejectedError, EmailConnError, FunctionDisabledError, GuardrailError, InvalidInputError
+from .guardrails import SENDING_FUNCTIONS, Guardrails, SendWindow, Slot, recipients_of
 from .pending import PendingAction
 from .policy import ActionRequest, Approver, Decision, Policy
 
@@ -53,7 +57,9 @@ def _record_undecided(row: dict[str, Any], error: BaseException) -> None:
         row.update(decision=row["decision"] or "not decided", outcome="failed", error=error_text(error))
 
 
-def _run(spec: FunctionSpec[R], context: Context, arguments: Arguments, row: dict[str, Any]) -> R:
+def _run(spec: FunctionSpec[R], context: Context, arguments: Arguments, row: dict[str, Any], slot: Slot | None) -> R:
+    if slot is not None:
+        slot.used()  # it counts towards max_sends_per_hour from here, whatever the outcome
     try:
         result = spec.run(context, arguments)
     except BaseException as exc:
@@ -64,31 +70,68 @@ def _run(spec: FunctionSpec[R], context: Context, arguments: Arguments, row: dic
 
 
 class Gate:
-    """Applies one connection's policies and approvals to its calls."""
+    """Applies one connection's policies, guardrails and approvals to its calls."""
 
-    def __init__(self, policy_of: Callable[[str], Policy], approver_of: Callable[[], Approver | None], name: str):
+    def __init__(
+        self,
+        policy_of: Callable[[str], Policy],
+        approver_of: Callable[[], Approver | None],
+        name: str,
+        guardrails_of: Callable[[], Guardrails] | None = None,
+    ):
         self._policy_of = policy_of
         self._approver_of = approver_of
+        self._guardrails_of = guardrails_of or Guardrails
         self._name = name
         self.audit = AuditLog()
+        self.sends = SendWindow()
 
     # -- shared steps -------------------------------------------------------------------
-    def _admit(self, spec: FunctionSpec[Any], arguments: Arguments) -> tuple[Policy, dict[str, Any]]:
+    def _admit(self, spec: FunctionSpec[Any], arguments: Arguments) -> _Admitted:
         policy = self._policy_of(spec.name)
         row = self.audit.start(spec.name, arguments, policy)
         if policy is Policy.DISABLED:
             row.update(outcome="refused", error="FunctionDisabledError")
             raise FunctionDisabledError(spec.name)
-        return policy, row
+        rails = self._guardrails_of()
+        dry_run = rails.dry_run and spec.writes
+        slot = None
+        if spec.name in SENDING_FUNCTIONS:  # offline: refused before the preview reads anything
+            slot = _refusing(row, self.sends.check, spec.name, rails.max_sends_per_hour, hold=not dry_run)
+        return _Admitted(policy, row, rails, slot, dry_run)
+
+    @staticmethod
+    def _guard(
+        spec: FunctionSpec[Any],
+        context: Context,
+        arguments: Arguments,
+        admitted: _Admitted,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Check the recipients against the guardrails (building the preview if it is needed)."""
+        rails = admitted.rails
+        if spec.name not in SENDING_FUNCTIONS or not rails.limits_recipients:
+            return details
+        if details is None:
+            details = _failing(admitted.row, spec.preview_for, context, arguments)
+        _refusing(admitted.row, rails.check_recipients, spec.name, recipients_of(details, arguments))
+        return details
+
+    def _dry_run(
+        self, spec: FunctionSpec[Any], context: Context, arguments: Arguments, admitted: _Admitted
+    ) -> dict[str, Any]:
+        details = _failing(admitted.row, spec.preview_for, context, arguments)
+        self._guard(spec, context, arguments, admitted, details)
+        admitted.row.update(decision="not asked (dry run)", outcome="dry run")
+        return {"dry_run": True, "would": details}
 
     def _confirmation(
-        self, spec: FunctionSpec[R], context: Context, arguments: Arguments, row: dict[str, Any]
+        self, spec: FunctionSpec[R], context: Context, arguments: Arguments, admitted: _Admitted
     ) -> _Confirmation[R]:
-        try:
-            details = spec.preview_for(context, arguments)  # validates arguments before bothering a human
-        except BaseException as exc:
-            row.update(decision="not asked", outcome="failed", error=error_text(exc))
-            raise
+        row = admitted.row
+        # The preview validates the arguments before bothering a human; then the guardrails.
+        details = _failing(row, spec.preview_for, context, arguments)
+        self._guard(spec, context, arguments, admitted, details)
         request = ActionRequest(spec.name, dict(arguments), details, connection=self._name)
         approver = self._approver_of()
         if approver is None:
@@ -99,24 +142,34 @@ class Gate:
                 "nec.Decision.approve()/reject(), run it in Jupyter for the inline widget, or change the "
                 "policy to 'enabled' if it should run without confirmation.",
             )
-        return _Confirmation(spec, context, arguments, row, approver, request)
+        return _Confirmation(spec, context, arguments, row, approver, request, admitted)
 
     # -- synchronous calls --------------------------------------------------------------
     def call(self, spec: FunctionSpec[R], context: Context, arguments: Arguments) -> R | PendingAction[R]:
-        policy, row = self._admit(spec, arguments)
-        if policy is Policy.ENABLED:
-            return _run(spec, context, arguments, row)
-        confirmation = self._confirmation(spec, context, arguments, row)
+        admitted = self._admit(spec, arguments)
+        handed_off = False
         try:
-            answer = confirmation.approver(confirmation.request)
-            if isinstance(answer, Decision | bool):
-                return confirmation.decide(_as_decision(answer))
-            if loop_running_here():
-                return self._pending(confirmation, answer)
-            return confirmation.decide(self._wait_blocking(answer))
-        except BaseException as exc:
-            _record_undecided(row, exc)
-            raise
+            if admitted.dry_run:
+                return cast(R, self._dry_run(spec, context, arguments, admitted))
+            if admitted.policy is Policy.ENABLED:
+                self._guard(spec, context, arguments, admitted)
+                return _run(spec, context, arguments, admitted.row, admitted.slot)
+            confirmation = self._confirmation(spec, context, arguments, admitted)
+            try:
+                answer = confirmation.approver(confirmation.request)
+                if isinstance(answer, Decision | bool):
+                    return confirmation.decide(_as_decision(answer))
+                if loop_running_here():
+                    handle = self._pending(confirmation, answer)
+                    handed_off = True  # the decision callback settles the send slot
+                    return handle
+                return confirmation.decide(self._wait_blocking(answer))
+            except BaseException as exc:
+                _record_undecided(admitted.row, exc)
+                raise
+        finally:
+            if admitted.slot is not None and not handed_off:
+                admitted.slot.release()  # never sent: its place in the hourly count is free again
 
     @staticmethod
     def _wait_blocking(answer: Any) -> Decision:
@@ -152,6 +205,8 @@ class Gate:
                 handle.fail("failed", exc)
             else:
                 handle.succeed(result)
+            finally:
+                confirmation.release()
 
         if isinstance(answer, concurrent.futures.Future | asyncio.Future):
             answer.add_done_callback(on_decision)
@@ -163,9 +218,22 @@ class Gate:
 
     # -- awaitable calls ----------------------------------------------------------------
     async def call_async(self, spec: FunctionSpec[R], context: Context, arguments: Arguments) -> R:
-        policy, row = self._admit(spec, arguments)
-        if policy is Policy.ENABLED:
-            return await asyncio.to_thread(_run, spec, context, arguments, row)
+        admitted = self._admit(spec, arguments)
+        try:
+            return await self._call_async(spec, context, arguments, admitted)
+        finally:
+            if admitted.slot is not None:
+                admitted.slot.release()
+
+    async def _call_async(
+        self, spec: FunctionSpec[R], context: Context, arguments: Arguments, admitted: _Admitted
+    ) -> R:
+        row = admitted.row
+        if admitted.dry_run:
+            return cast(R, await asyncio.to_thread(self._dry_run, spec, context, arguments, admitted))
+        if admitted.policy is Policy.ENABLED:
+            await asyncio.to_thread(self._guard, spec, context, arguments, admitted)
+            return await asyncio.to_thread(_run, spec, context, arguments, row, admitted.slot)
         would_hang = getattr(self._approver_of(), "awaiting_would_hang", None)
         if callable(would_hang) and would_hang():
             row.update(decision="not asked", outcome="refused", error="ActionRejectedError")
@@ -176,7 +244,7 @@ class Gate:
                 "handle), or upgrade ipykernel.",
             )
         # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
-        confirmation = await asyncio.to_thread(self._confirmation, spec, context, arguments, row)
+        confirmation = await asyncio.to_thread(self._confirmation, spec, context, arguments, admitted)
         try:
             answer: Any = confirmation.approver(confirmation.request)
             if isinstance(answer, concurrent.futures.Future):
@@ -191,6 +259,35 @@ class Gate:
 
 
 @dataclass
+class _Admitted:
+    """A call past the policy check: its audit row, the guardrails in force and its send slot."""
+
+    policy: Policy
+    row: dict[str, Any]
+    rails: Guardrails
+    slot: Slot | None
+    dry_run: bool
+
+
+def _failing(row: dict[str, Any], step: Callable[..., R], *args: Any) -> R:
+    """Run a step before the decision; its error is the row's outcome ("not asked", "failed")."""
+    try:
+        return step(*args)
+    except BaseException as exc:
+        row.update(decision=row["decision"] or "not asked", outcome="failed", error=error_text(exc))
+        raise
+
+
+def _refusing(row: dict[str, Any], check: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run a guardrail check; a violation is recorded as refused."""
+    try:
+        return check(*args, **kwargs)
+    except GuardrailError as exc:
+        row.update(decision=row["decision"] or "not asked", outcome="refused", error=error_text(exc))
+        raise
+
+
+@dataclass
 class _Confirmation(Generic[R]):
     """One call under "Enabled with confirmation": its request, reviewer and audit row."""
 
@@ -200,6 +297,11 @@ class _Confirmation(Generic[R]):
     row: dict[str, Any]
     approver: Approver
     request: ActionRequest
+    admitted: _Admitted
+
+    def release(self) -> None:
+        if self.admitted.slot is not None:
+            self.admitted.slot.release()
 
     def report(self, status: str, detail: str) -> None:
         """Tell the reviewer's widget (if it listens) how the call ended."""
@@ -246,9 +348,17 @@ class _Confirmation(Generic[R]):
             self.report("failed", str(exc))
             raise
 
+    def _recheck(self, arguments: Arguments) -> None:
+        """A reviewer's edit of the recipients meets the same guardrails (no approval lifts them)."""
+        if arguments is self.arguments or not set(arguments).intersection(("to", "cc", "bcc")):
+            return
+        if any(arguments.get(key) != self.arguments.get(key) for key in ("to", "cc", "bcc")):
+            Gate._guard(self.spec, self.context, arguments, self.admitted)
+
     def execute(self, arguments: Arguments) -> R:
         try:
-            result = _run(self.spec, self.context, arguments, self.row)
+            self._recheck(arguments)
+            result = _run(self.spec, self.context, arguments, self.row, self.admitted.slot)
         except BaseException as exc:
             self.report("failed", f"{type(exc).__name__}: {exc}")
             raise

@@ -29,6 +29,7 @@ from .functions.reading import GET_EMAIL, LIST_FOLDERS, SEARCH_EMAILS
 from .functions.replying import FORWARD_EMAIL, REPLY_EMAIL
 from .functions.sending import CREATE_DRAFT, SAVES_SENT_ITSELF, SEND_EMAIL, SentEmail
 from .functions.spec import FunctionSpec
+from .guardrails import Guardrails
 from .imap.mailbox import Mailbox
 from .imap.session import ImapSession
 from .pending import PendingAction
@@ -63,6 +64,7 @@ class EmailConnection:
         approver: Approver | None = None,
         policies: Mapping[str, Policy | str] | None = None,
         save_sent: bool | None = None,
+        guardrails: Guardrails | Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(config, ConnectionConfig):
             raise InvalidInputError("config must be a nb_email_conn.ConnectionConfig.", field="config")
@@ -71,6 +73,7 @@ class EmailConnection:
         self._secret = secret
         self.policies = Policies(policies)
         self.approver = approver
+        self.guardrails = guardrails  # the setter parses None and dicts
         self._default_approver: Approver | None = None
         session = ImapSession(config, secret.reveal)
         self._context = Context(
@@ -80,7 +83,9 @@ class EmailConnection:
             password=secret.reveal,
             save_sent=save_sent if save_sent is not None else not SAVES_SENT_ITSELF.search(config.imap_host),
         )
-        self._gate = Gate(lambda name: self.policies[name], self._current_approver, config.name)
+        self._gate = Gate(
+            lambda name: self.policies[name], self._current_approver, config.name, lambda: self._guardrails
+        )
 
     # -- plumbing -----------------------------------------------------------------------
     @property
@@ -96,6 +101,16 @@ class EmailConnection:
         if value is not None and not callable(value):
             raise InvalidInputError("approver must be a callable taking an ActionRequest.", field="approver")
         self._approver = value
+
+    @property
+    def guardrails(self) -> Guardrails:
+        """Limits checked before any approval and any traffic: allowed recipients, recipients per
+        message, sends per hour, and ``dry_run``. Set a new :class:`Guardrails` (``None``: no limits)."""
+        return self._guardrails
+
+    @guardrails.setter
+    def guardrails(self, value: Guardrails | Mapping[str, Any] | None) -> None:
+        self._guardrails = Guardrails.parse(value)
 
     @property
     def save_sent(self) -> bool:

@@ -71,6 +71,20 @@ class ActionRejectedError(EmailConnError):
         self.decided_by = decided_by
 
 
+class GuardrailError(EmailConnError, PermissionError):
+    """A call breaks the connection's guardrails (recipients, recipients per message, sends
+    per hour). Checked before any reviewer is asked and before any traffic; no approval lifts it."""
+
+    def __init__(self, function: str, rule: str, detail: str, *, recipients: list[str] | None = None) -> None:
+        super().__init__(
+            f"{function} was refused by the guardrails ({rule}): {detail}. Nothing was sent. "
+            "Guardrails are set in conn.guardrails; no approval or tool argument lifts them."
+        )
+        self.function = function
+        self.rule = rule
+        self.recipients = list(recipients or [])
+
+
 class SecretStoreError(EmailConnError):
     """The password could not be read from or written to the secret store (keyring)."""
 
@@ -94,6 +108,7 @@ __all__ = [
     "ConnectionFailedError",
     "EmailConnError",
     "FunctionDisabledError",
+    "GuardrailError",
     "InvalidInputError",
     "OperationTimeoutError",
     "OutcomeUnknownError",

@@ -1,8 +1,8 @@
 """Saved connections: settings in ``connections.toml``, passwords in the secret store.
 
 The file lives in ``$NB_EMAIL_CONN_HOME`` or the user's config directory, one table per
-connection (``[connections."work"]`` with a ``policies`` sub-table). It never holds a
-password. Writes are atomic (temp file + ``os.replace``) with mode 0600.
+connection (``[connections."work"]`` with ``policies`` and ``guardrails`` sub-tables). It
+never holds a password. Writes are atomic (temp file + ``os.replace``) with mode 0600.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from . import secrets
 from .config import ConnectionConfig
 from .errors import InvalidInputError
 from .functions.policies import Policies
+from .guardrails import Guardrails
 from .policy import Approver, Policy
 
 if sys.version_info >= (3, 11):
@@ -122,15 +123,32 @@ def _write_all(connections: Mapping[str, Mapping[str, Any]]) -> None:
         raise
 
 
-def _to_table(config: ConnectionConfig, policies: Mapping[str, str]) -> dict[str, Any]:
+def _to_table(config: ConnectionConfig, policies: Mapping[str, str], guardrails: Guardrails) -> dict[str, Any]:
     # TOML has no null: unset values are left out and come back as the defaults.
     table = {key: value for key, value in config.to_dict().items() if value is not None}
+    if table.get("auth") == "password":
+        del table["auth"]  # the default; an OAuth connection says auth = "oauth2" and has an [oauth] table
     table["policies"] = dict(policies)
+    rails = {key: value for key, value in guardrails.to_dict().items() if value is not None}
+    if guardrails.active:
+        table["guardrails"] = rails
     return table
+
+
+def _guardrails_from(name: str, table: Mapping[str, Any]) -> Guardrails:
+    raw = table.get("guardrails", {})
+    where = f"saved connection {name!r} in {config_path()}"
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{where}: 'guardrails' must be a table.", field="guardrails")
+    try:
+        return Guardrails.from_dict(raw)
+    except (InvalidInputError, TypeError) as exc:
+        raise InvalidInputError(f"{where}: {exc} Save it again or edit the file.", field="guardrails") from None
 
 
 def _from_table(name: str, table: Mapping[str, Any]) -> tuple[ConnectionConfig, dict[str, str]]:
     settings = dict(table)
+    settings.pop("guardrails", None)  # read by _guardrails_from
     raw_policies = settings.pop("policies", {})
     where = f"saved connection {name!r} in {config_path()}"
     if not isinstance(raw_policies, dict):
@@ -157,19 +175,22 @@ def save_connection(
     password: str | None = None,
     *,
     policies: Mapping[str, Policy | str] | None = None,
+    guardrails: Guardrails | Mapping[str, Any] | None = None,
     session_only: bool = False,
 ) -> None:
     """Save ``config`` under its name (replacing earlier settings of that name).
 
     ``password`` goes to the keyring (or this session only, ``session_only=True``);
     without one, any password saved earlier is kept. ``policies=None`` keeps the saved
-    policies of that name, or the defaults for a new connection.
+    policies of that name, or the defaults for a new connection; ``guardrails=None`` keeps
+    the saved :class:`~nb_email_conn.Guardrails` (none for a new connection).
     """
     if not isinstance(config, ConnectionConfig):
         raise InvalidInputError(
             f"save_connection needs a ConnectionConfig, not {type(config).__name__}.", field="config"
         )
     chosen = Policies(policies).to_dict() if policies is not None else None  # bad values: nothing changes
+    rails = Guardrails.parse(guardrails) if guardrails is not None else None
     _read_all()  # nor when the file is corrupt
     with _updating():
         saved = _read_all()
@@ -179,9 +200,14 @@ def save_connection(
                 chosen = Policies(previous if isinstance(previous, dict) else {}).to_dict()
             except InvalidInputError:
                 chosen = Policies().to_dict()
+        if rails is None:
+            try:
+                rails = _guardrails_from(config.name, saved.get(config.name, {}))
+            except InvalidInputError:
+                rails = Guardrails()
         if password is not None:
             secrets.store_password(config.name, password, session_only=session_only)
-        saved[config.name] = _to_table(config, chosen)
+        saved[config.name] = _to_table(config, chosen, rails)
         _write_all(saved)
 
 
@@ -192,6 +218,14 @@ def load_connection(name: str) -> tuple[ConnectionConfig, dict[str, str]]:
         raise _unknown(str(name), saved)
     name = name.strip()
     return _from_table(name, saved[name])
+
+
+def load_guardrails(name: str) -> Guardrails:
+    """The saved :class:`~nb_email_conn.Guardrails` of ``name`` (no limits when none were saved)."""
+    saved = _read_all()
+    if not isinstance(name, str) or name.strip() not in saved:
+        raise _unknown(str(name), saved)
+    return _guardrails_from(name.strip(), saved[name.strip()])
 
 
 def list_connections() -> list[ConnectionConfig]:
@@ -218,13 +252,16 @@ def forget_connection(name: str) -> None:
 
 
 def connect(name: str, *, approver: Approver | None = None, password: str | None = None) -> EmailConnection:
-    """An :class:`EmailConnection` for a saved connection, with its saved policies and password."""
+    """An :class:`EmailConnection` for a saved connection, with its saved policies, guardrails and password."""
     config, policies = load_connection(name)
+    guardrails = load_guardrails(config.name)
     if password is None:
         password = secrets.get_password(config.name)
     from .connection import EmailConnection  # here, not at the top: connection imports store
 
-    return EmailConnection(config, password=password, approver=approver, policies=policies)
+    conn = EmailConnection(config, password=password, approver=approver, policies=policies)
+    conn.guardrails = guardrails
+    return conn
 
 
 __all__ = [
@@ -236,5 +273,6 @@ __all__ = [
     "forget_connection",
     "list_connections",
     "load_connection",
+    "load_guardrails",
     "save_connection",
 ]

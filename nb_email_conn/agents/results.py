@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ActionRejectedError, FunctionDisabledError, InvalidInputError
+from ..errors import ActionRejectedError, FunctionDisabledError, GuardrailError, InvalidInputError
 from ..jsonsafe import cut, json_safe
 from ..message.parse import Email
 from ..pending import PendingAction
@@ -47,6 +47,8 @@ def error_result(exc: BaseException) -> dict[str, Any]:
         error["reason"] = exc.reason
     if isinstance(exc, FunctionDisabledError):
         error["function"] = exc.function
+    if isinstance(exc, GuardrailError):
+        error["rule"] = exc.rule
     field = getattr(exc, "field", None)
     if isinstance(exc, InvalidInputError) and field:
         error["field"] = field
