@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,38 +75,23 @@ class ToolSet:
         ]
 
     def langchain(self) -> list[Any]:
-        """LangChain ``StructuredTool`` objects (needs ``langchain-core``); each returns JSON text."""
-        try:
-            from langchain_core.tools import StructuredTool  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise ImportError(
-                "ToolSet.langchain() needs LangChain: pip install langchain-core "
-                "(or use .openai() / .anthropic() with your client)."
-            ) from exc
-        return [
-            StructuredTool.from_function(
-                func=self._sync_runner(s.name),
-                coroutine=self._async_runner(s.name),
-                name=s.name,
-                description=s.description,
-                args_schema=_copy(s.parameters),
-            )
-            for s in self.specs()
-        ]
+        """LangChain ``StructuredTool`` objects (needs ``langchain-core``); each returns JSON text.
+        Works with LangChain 1.x ``create_agent`` and LangGraph's ``ToolNode``."""
+        from .frameworks import langchain_tools
 
-    def _sync_runner(self, name: str) -> Callable[..., str]:
-        def run(**arguments: Any) -> str:
-            return json.dumps(self.dispatch(name, arguments), ensure_ascii=False)
+        return langchain_tools(self)
 
-        run.__name__ = name
-        return run
+    def openai_agents(self) -> list[Any]:
+        """``FunctionTool`` objects for the OpenAI Agents SDK (``Agent(tools=...)``; needs ``openai-agents``)."""
+        from .frameworks import openai_agents_tools
 
-    def _async_runner(self, name: str) -> Callable[..., Any]:
-        async def run(**arguments: Any) -> str:
-            return json.dumps(await self.dispatch_async(name, arguments), ensure_ascii=False)
+        return openai_agents_tools(self)
 
-        run.__name__ = name
-        return run
+    def pydantic_ai(self) -> Any:
+        """A pydantic-ai toolset (``Agent(model, toolsets=[...])``; needs ``pydantic-ai-slim``)."""
+        from .frameworks import pydantic_ai_toolset
+
+        return pydantic_ai_toolset(self)
 
     # -- running calls -------------------------------------------------------------------
     def _prepare(self, name: Any, arguments: Any) -> tuple[str, list[Any], dict[str, Any]]:
