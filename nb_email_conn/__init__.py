@@ -13,6 +13,7 @@ from .aliases import Gated, Refs
 from .config import ConnectionConfig, Encryption
 from .connection import EmailConnection
 from .diagnostics import ConnectionReport, test_connection
+from .discovery import DiscoveredSettings, discover
 from .errors import (
     ActionRejectedError,
     AuthenticationError,
@@ -31,6 +32,7 @@ from .errors import (
 from .functions import SentEmail
 from .guardrails import Guardrails
 from .message.parse import Attachment, Email
+from .oauth import OAuthProvider
 from .pending import PendingAction
 from .policy import ActionRequest, Decision, Policy
 from .store import connect, forget_connection, list_connections, save_connection
@@ -55,6 +57,7 @@ __all__ = [
     "ConnectionManager",
     "ConnectionReport",
     "Decision",
+    "DiscoveredSettings",
     "Email",
     "EmailConnError",
     "EmailConnection",
@@ -64,6 +67,7 @@ __all__ = [
     "GuardrailError",
     "Guardrails",
     "InvalidInputError",
+    "OAuthProvider",
     "OperationTimeoutError",
     "OutcomeUnknownError",
     "PendingAction",
@@ -76,6 +80,7 @@ __all__ = [
     "StaleReferenceError",
     "__version__",
     "connect",
+    "discover",
     "forget_connection",
     "list_connections",
     "sandbox",

@@ -9,13 +9,16 @@ import dataclasses
 import enum
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .errors import InvalidInputError
+from .oauth.provider import OAuthProvider
 from .validation import check_text, looks_like_address, parse_address
 
 TransportMode = Literal["implicit_tls", "starttls", "plain"]
+AuthMethod = Literal["password", "oauth2"]
 
 _IMPLICIT_TLS_PORTS = {"imap": 993, "smtp": 465}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@+-]{0,63}$")
@@ -82,6 +85,28 @@ def _check_host(value: Any, field: str) -> str:
     return host
 
 
+def _check_auth(auth: Any, oauth: Any) -> tuple[AuthMethod, OAuthProvider | None]:
+    """``auth`` defaults to "oauth2" when ``oauth`` is given, else "password"."""
+    if isinstance(oauth, Mapping):
+        oauth = OAuthProvider.from_dict(oauth)
+    if oauth is not None and not isinstance(oauth, OAuthProvider):
+        raise InvalidInputError("oauth must be an nb_email_conn.OAuthProvider.", field="oauth")
+    if _blank(auth):
+        return ("oauth2" if oauth is not None else "password"), oauth
+    key = re.sub(r"[\s_.-]", "", str(auth)).lower() if isinstance(auth, str) else None
+    if key in ("password", "basic", "plain", "login"):
+        return "password", None  # a provider given too is not used (cfg.replace(auth="password") works)
+    if key not in ("oauth2", "oauth", "oauth20", "xoauth2"):
+        raise InvalidInputError(f"auth must be 'password' or 'oauth2'; got {auth!r}.", field="auth")
+    if oauth is None:
+        raise InvalidInputError(
+            "auth='oauth2' needs oauth=: for example nec.OAuthProvider.microsoft(client_id=...) or "
+            "nec.OAuthProvider.google(client_id=..., client_secret=...).",
+            field="oauth",
+        )
+    return "oauth2", oauth
+
+
 def _check_port(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInputError(f"{field} must be a whole number from 1 to 65535.", field=field)
@@ -116,6 +141,8 @@ class ConnectionConfig:
     ca_file: str | None
     verify_tls: bool
     timeout: float
+    auth: AuthMethod
+    oauth: OAuthProvider | None
 
     def __init__(
         self,
@@ -131,6 +158,8 @@ class ConnectionConfig:
         ca_file: str | None = None,
         verify_tls: bool = True,
         timeout: float | str = 30.0,
+        auth: AuthMethod | str | None = None,
+        oauth: OAuthProvider | Mapping[str, Any] | None = None,
     ) -> None:
         set_ = object.__setattr__
         if not isinstance(name, str) or not _NAME.match(name.strip()):
@@ -181,6 +210,15 @@ class ConnectionConfig:
         if not 0 < seconds <= 3600:
             raise InvalidInputError("timeout must be more than 0 and at most 3600 seconds.", field="timeout")
         set_(self, "timeout", seconds)
+        method, provider = _check_auth(auth, oauth)
+        if method == "oauth2" and "plain" in (self.imap_mode, self.smtp_mode):
+            raise InvalidInputError(
+                "OAuth 2.0 sign-in sends a bearer token, so it needs TLS on both servers: "
+                "use encryption SslOnConnect, StartTls or Auto.",
+                field="imap_encryption" if self.imap_mode == "plain" else "smtp_encryption",
+            )
+        set_(self, "auth", method)
+        set_(self, "oauth", provider)
 
     @property
     def imap_mode(self) -> TransportMode:
@@ -207,9 +245,10 @@ class ConnectionConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (encryption as its name), for TOML and JSON. No secret is included."""
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["imap_encryption"] = str(self.imap_encryption)
         data["smtp_encryption"] = str(self.smtp_encryption)
+        data["oauth"] = self.oauth.to_dict() if self.oauth is not None else None  # never its client secret
         return data
 
     @classmethod

@@ -97,3 +97,46 @@ def test_round_trip_through_a_dict() -> None:
     assert nec.ConnectionConfig.from_dict(data) == cfg
     with pytest.raises(nec.InvalidInputError, match="unknown connection settings: password"):
         nec.ConnectionConfig.from_dict({**data, "password": "x"})
+
+
+# --- sign-in: auth and oauth -----------------------------------------------------------------
+
+
+def _microsoft() -> nec.OAuthProvider:
+    return nec.OAuthProvider.microsoft(client_id="00000000-0000-0000-0000-000000000001", tenant="organizations")
+
+
+def test_auth_defaults_to_password_and_to_oauth2_when_a_provider_is_given() -> None:
+    assert make().auth == "password" and make().oauth is None
+    cfg = make(oauth=_microsoft())
+    assert cfg.auth == "oauth2" and cfg.oauth == _microsoft()
+    assert make(auth="OAuth2", oauth=_microsoft()).auth == "oauth2"
+    assert make(auth="Password").auth == "password"
+    assert cfg.replace(auth="password").oauth is None  # switching back to a password drops the provider
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"auth": "oauth2"}, "oauth"),  # no provider
+        ({"auth": "kerberos"}, "auth"),
+        ({"auth": "oauth2", "oauth": "microsoft"}, "oauth"),
+        ({"oauth": _microsoft(), "imap_encryption": "None"}, "imap_encryption"),  # a token never in clear
+        ({"oauth": _microsoft(), "smtp_encryption": "None"}, "smtp_encryption"),
+    ],
+)
+def test_invalid_sign_in_settings_name_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(nec.InvalidInputError) as info:
+        make(**changes)
+    assert info.value.field == field
+
+
+def test_an_oauth_config_round_trips_through_a_dict_without_the_client_secret() -> None:
+    google = nec.OAuthProvider.google("id.apps.googleusercontent.com", "the-client-secret")
+    cfg = make(oauth=google)
+    data = cfg.to_dict()
+    assert data["auth"] == "oauth2" and data["oauth"]["client_id"] == "id.apps.googleusercontent.com"
+    assert "the-client-secret" not in repr(data) and "the-client-secret" not in repr(cfg)
+    back = nec.ConnectionConfig.from_dict(data)
+    assert back.oauth is not None and back.oauth.client_secret is None  # the store keeps it in the secret store
+    assert back.replace(oauth=google) == cfg

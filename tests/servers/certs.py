@@ -4,7 +4,8 @@ untrusted CA with its own localhost cert, and a cert (from the trusted CA) for t
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trustme
@@ -40,6 +41,16 @@ class TestCerts:
     """For "localhost" and 127.0.0.1, issued by the untrusted CA: "certificate not trusted"."""
     wrong_host: ServerCert
     """For "wrong.example" only, issued by the trusted CA: "host name mismatch"."""
+    directory: Path | None = None
+    ca: trustme.CA | None = field(default=None, repr=False, compare=False)
+    """The trusted CA itself, to issue certificates for more names (:meth:`issue`)."""
+
+    def issue(self, *names: str, stem: str | None = None) -> ServerCert:
+        """A certificate from the trusted CA (``ca_file``) for ``names`` (host names, IPs, ``*.x``)."""
+        if self.ca is None or self.directory is None:
+            raise RuntimeError("these TestCerts were not made by make_test_certs")
+        label = stem or "issued-" + "-".join(n.replace("*", "star") for n in names)[:60] + "-" + uuid.uuid4().hex[:8]
+        return _write_leaf(self.ca.issue_cert(*names), self.directory, label)
 
     def client_context(self) -> ssl.SSLContext:
         """A verifying client context that trusts ``ca_file`` (and nothing else)."""
@@ -70,4 +81,6 @@ def make_test_certs(directory: Path) -> TestCerts:
         untrusted_ca_file=untrusted_ca_file,
         untrusted=_write_leaf(untrusted_ca.issue_cert("localhost", "127.0.0.1"), directory, "untrusted"),
         wrong_host=_write_leaf(trusted_ca.issue_cert("wrong.example"), directory, "wrong-host"),
+        directory=directory,
+        ca=trusted_ca,
     )
