@@ -1,27 +1,24 @@
 """The policy gate: every function call passes through here, in the kernel.
 
-Disabled → refused before any traffic. The connection's :class:`~nb_email_conn.guardrails.Guardrails`
-come next, before anyone is asked and before any SMTP traffic: a violation raises
-``GuardrailError``; under ``dry_run`` a write function returns ``{"dry_run": True, "would":
-<preview>}`` and changes nothing. Enabled → runs. Enabled with confirmation → an
-:class:`ActionRequest` goes to the approver and only an approval (or an approved edit)
-runs it. How the call waits for the decision depends on where it runs:
-
-- awaited (``*_async`` forms): awaits the decision;
-- a worker thread, or a plain script: blocks on the decision;
-- a synchronous call on a thread whose event loop is running (a Jupyter cell): the kernel
-  cannot see a click until the cell ends, so the call returns a :class:`PendingAction`
-  at once and the action runs when the reviewer decides. The kernel never hangs.
+Disabled → refused before any traffic. Then the :class:`~nb_email_conn.guardrails.Guardrails`,
+before anyone is asked and before any SMTP traffic (``dry_run``: a write returns its preview
+and changes nothing). Enabled → runs. Enabled with confirmation → only an approval (or an
+approved edit) of its :class:`ActionRequest` runs it. Awaited calls await the decision; a
+worker thread or a script blocks on it; a synchronous call on a thread whose event loop runs
+(a Jupyter cell, which cannot see a click until it ends) returns a :class:`PendingAction`
+at once and the action runs when the reviewer decides. The kernel never hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -38,6 +35,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nb_email_conn.approval")
 R = TypeVar("R")
+_scoped: contextvars.ContextVar[Approver | None] = contextvars.ContextVar("nb_email_conn_approver", default=None)
+
+
+@contextlib.contextmanager
+def approver_scope(approver: Approver) -> Iterator[None]:
+    """Calls made inside (this task or thread, and what it awaits) are decided by ``approver``
+    instead of ``conn.approver``: how the MCP server asks its client, call by call."""
+    token = _scoped.set(approver)
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
+
+
+class DecisionDeferred(Exception):  # not an error: the reviewer is asked out of band
+    """Raised by an approver whose reviewer answers in a later request (an MCP client on the
+    2026 protocol's input-required flow): this call ends now, runs nothing, and comes again
+    with the answer. ``payload`` is what the caller returns meanwhile."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("the reviewer is asked; the call comes again with the answer")
+        self.payload = payload
 
 
 def _as_decision(value: Any) -> Decision:
@@ -53,7 +72,13 @@ def _as_decision(value: Any) -> Decision:
 
 def _record_undecided(row: dict[str, Any], error: BaseException) -> None:
     """The approver raised or answered nonsense: without this the row stayed "pending"."""
-    if row["outcome"] == "pending":
+    if row["outcome"] != "pending":
+        return
+    if isinstance(error, DecisionDeferred):
+        row.update(decision="asked", outcome="waiting for the answer")
+    elif isinstance(error, ActionRejectedError):  # the approver could not ask anyone
+        row.update(decision=row["decision"] or "not asked", outcome="refused", error=error_text(error))
+    else:
         row.update(decision=row["decision"] or "not decided", outcome="failed", error=error_text(error))
 
 
@@ -85,6 +110,9 @@ class Gate:
         self._name = name
         self.audit = AuditLog()
         self.sends = SendWindow()
+
+    def _approver(self) -> Approver | None:
+        return _scoped.get() or self._approver_of()
 
     # -- shared steps -------------------------------------------------------------------
     def _admit(self, spec: FunctionSpec[Any], arguments: Arguments) -> _Admitted:
@@ -133,7 +161,7 @@ class Gate:
         details = _failing(row, spec.preview_for, context, arguments)
         self._guard(spec, context, arguments, admitted, details)
         request = ActionRequest(spec.name, dict(arguments), details, connection=self._name)
-        approver = self._approver_of()
+        approver = self._approver()
         if approver is None:
             row.update(decision="no approver", outcome="refused", error="ActionRejectedError")
             raise ActionRejectedError(
@@ -234,7 +262,7 @@ class Gate:
         if admitted.policy is Policy.ENABLED:
             await asyncio.to_thread(self._guard, spec, context, arguments, admitted)
             return await asyncio.to_thread(_run, spec, context, arguments, row, admitted.slot)
-        would_hang = getattr(self._approver_of(), "awaiting_would_hang", None)
+        would_hang = getattr(self._approver(), "awaiting_would_hang", None)
         if callable(would_hang) and would_hang():
             row.update(decision="not asked", outcome="refused", error="ActionRejectedError")
             raise ActionRejectedError(
@@ -369,4 +397,4 @@ class _Confirmation(Generic[R]):
         return self.execute(self.approved_arguments(decision))
 
 
-__all__ = ["Gate", "PendingAction"]
+__all__ = ["DecisionDeferred", "Gate", "PendingAction", "approver_scope"]

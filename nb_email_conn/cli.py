@@ -2,8 +2,9 @@
 
 ``nb-email-conn sandbox``  runs the local IMAP + SMTP sandbox in the foreground.
 ``nb-email-conn demo``     runs the sandbox and JupyterLab on the quickstart notebook.
+``nb-email-conn mcp NAME`` serves a saved connection's tools to an MCP client on stdio.
 
-Both print what a person needs to connect any mail client, and stop on Ctrl-C or SIGTERM.
+The first two print what a person needs to connect any mail client, and stop on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_port, default=8888, help="JupyterLab port (default: 8888; 0 = any free port)")
     demo.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     demo.add_argument("--notebook", type=Path, metavar="PATH", help="notebook to open (default: the quickstart)")
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve a saved connection's tools to an MCP client on stdio (its saved policies and guardrails)",
+    )
+    mcp.add_argument("name", metavar="NAME", help="the saved connection (nec.save_connection) to serve")
     return parser
 
 
@@ -259,12 +265,33 @@ def _run_demo(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
+def _run_mcp(args: argparse.Namespace) -> int:
+    """stdout is the protocol: everything a person reads goes to stderr."""
+    import anyio
+
+    from .agents.mcp_server import serve_stdio
+    from .store import connect
+
+    conn = connect(args.name)
+    server = conn.tools().mcp_server()
+    print(f"nb-email-conn: serving {conn.name!r} over MCP on stdio ({', '.join(conn.tools().names)})", file=sys.stderr)
+    try:
+        anyio.run(serve_stdio, server)
+    except (KeyboardInterrupt, _StopRequested):
+        pass
+    finally:
+        conn.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         with _stop_on_signals():
             if args.command == "sandbox":
                 return _run_sandbox(args)
+            if args.command == "mcp":
+                return _run_mcp(args)
             return _run_demo(args)
     except EmailConnError as exc:
         print(f"nb-email-conn: {exc}", file=sys.stderr)

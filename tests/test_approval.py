@@ -315,3 +315,28 @@ def test_an_edit_that_empties_the_flags_changes_nothing(monkeypatch: pytest.Monk
     with pytest.raises(nec.InvalidInputError, match="no flags to add or remove"):
         conn.update_flags(ref, add="\\Flagged")
     assert stored == []
+
+
+async def test_a_scoped_approver_decides_instead_of_the_connections_and_may_defer() -> None:
+    from nb_email_conn.approval import DecisionDeferred, approver_scope
+
+    gate, run, _ = make_gate(lambda r: nec.Decision.reject("the notebook's reviewer"))
+
+    async def mcp_client(request: nec.ActionRequest) -> nec.Decision:
+        return nec.Decision.approve(decided_by="mcp client")
+
+    with approver_scope(mcp_client):
+        assert await gate.call_async(spec(run), None, {"subject": "hi"}) == "ran"  # type: ignore[arg-type]
+    assert gate.audit.frame().iloc[-1]["decided_by"] == "mcp client"
+    with pytest.raises(nec.ActionRejectedError, match="notebook's reviewer"):
+        await gate.call_async(spec(run), None, {"subject": "hi"})  # type: ignore[arg-type]
+
+    def ask_later(request: nec.ActionRequest) -> nec.Decision:
+        raise DecisionDeferred({"asked": request.function})
+
+    with approver_scope(ask_later), pytest.raises(DecisionDeferred) as deferred:
+        await gate.call_async(spec(run), None, {"subject": "later"})  # type: ignore[arg-type]
+    assert deferred.value.payload == {"asked": "send_email"}
+    row = gate.audit.frame().iloc[-1]
+    assert (row["decision"], row["outcome"]) == ("asked", "waiting for the answer")
+    assert run.calls == [{"subject": "hi"}]

@@ -93,6 +93,13 @@ class ToolSet:
 
         return pydantic_ai_toolset(self)
 
+    def mcp_server(self, *, name: str = "nb-email-conn") -> Any:
+        """An MCP server (the official ``mcp`` SDK's low-level ``Server``) offering these tools; confirmation
+        asks the MCP client's user by elicitation. ``nb-email-conn mcp NAME`` serves it on stdio."""
+        from .mcp_server import build_server
+
+        return build_server(self, name=name)
+
     # -- running calls -------------------------------------------------------------------
     def _prepare(self, name: Any, arguments: Any) -> tuple[str, list[Any], dict[str, Any]]:
         if not isinstance(name, str) or name not in REGISTRY:
@@ -115,11 +122,19 @@ class ToolSet:
         except Exception as exc:  # errors are results an agent can read, never a crash
             return error_result(exc)
 
+    async def run_async(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> Any:
+        """Check and run one tool call with the connection's ``*_async`` method; raises its errors."""
+        name, positional, keywords = self._prepare(name, arguments)
+        return await getattr(self._conn, f"{name}_async")(*positional, **keywords)
+
+    def result(self, value: Any) -> dict[str, Any]:
+        """A method's return value as the tool result the model reads (bounded, JSON-safe)."""
+        return self._convert(value)
+
     async def dispatch_async(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The awaitable form of :meth:`dispatch` (uses the connection's ``*_async`` methods)."""
         try:
-            name, positional, keywords = self._prepare(name, arguments)
-            return self._convert(await getattr(self._conn, f"{name}_async")(*positional, **keywords))
+            return self._convert(await self.run_async(name, arguments))
         except Exception as exc:
             return error_result(exc)
 
