@@ -361,4 +361,3 @@ def count_by_folder(messages: list[SeedMessage]) -> dict[str, int]:
     for message in messages:
         counts[message.folder] += 1
     return counts
-
