@@ -40,6 +40,7 @@ from .widgets.wiring import install as _install_jupyter_layer
 
 if TYPE_CHECKING:
     from . import sandbox
+    from .oauth.signin import sign_in, sign_out
     from .widgets.manager import ConnectionManager
 
 __version__ = "0.1.0"
@@ -85,6 +86,8 @@ __all__ = [
     "list_connections",
     "sandbox",
     "save_connection",
+    "sign_in",
+    "sign_out",
     "test_connection",
 ]
 
@@ -95,6 +98,10 @@ def __getattr__(name: str) -> Any:
         from .widgets.manager import ConnectionManager
 
         return ConnectionManager
+    if name in ("sign_in", "sign_out"):  # authlib and requests load on first use
+        from .oauth import signin
+
+        return getattr(signin, name)
     if name == "sandbox":
         import importlib
 

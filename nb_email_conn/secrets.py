@@ -9,6 +9,7 @@ Where no keyring backend works (headless Linux), the errors say so plainly and o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 import keyring
@@ -117,7 +118,9 @@ def _check_password(password: str) -> str:
     return password
 
 
-def _failure(action: str, name: str, exc: BaseException, secret: str | None = None) -> SecretStoreError:
+def _failure(
+    action: str, name: str, exc: BaseException, secret: str | None = None, what: str = "password"
+) -> SecretStoreError:
     usable, description = keyring_status()
     detail = str(exc).strip()
     if secret:
@@ -130,10 +133,10 @@ def _failure(action: str, name: str, exc: BaseException, secret: str | None = No
     hint = (
         description
         if not usable
-        else ("Unlock the keyring and try again, or keep the password for this session only with session_only=True.")
+        else (f"Unlock the keyring and try again, or keep the {what} for this session only with session_only=True.")
     )
     return SecretStoreError(
-        f"could not {action} the password of connection {name!r} in the keyring [{backend}]{detail}. {hint}"
+        f"could not {action} the {what} of connection {name!r} in the keyring [{backend}]{detail}. {hint}"
     )
 
 
@@ -211,13 +214,110 @@ def forget_password(name: str) -> None:
         raise _failure("remove", name, exc) from None
 
 
+# --- OAuth secrets: refresh tokens and client secrets, kept exactly like passwords ------------
+
+SecretKind = Literal["refresh_token", "client_secret"]
+SERVICES: dict[SecretKind, str] = {
+    "refresh_token": "nb-email-conn-oauth2",
+    "client_secret": "nb-email-conn-oauth2-client",
+}
+"""Keyring services of the OAuth secrets (keyring user = the connection name)."""
+_WHAT: dict[SecretKind, str] = {"refresh_token": "OAuth refresh token", "client_secret": "OAuth client secret"}
+_session_extra: dict[tuple[SecretKind, str], str] = {}
+
+
+def store_secret(
+    kind: SecretKind, name: str, value: str, *, session_only: bool = False
+) -> Literal["keyring", "session"]:
+    """Keep an OAuth secret of connection ``name``: keyring, or this process only."""
+    name = _check_name(name)
+    what = _WHAT[kind]
+    if not isinstance(value, str) or not value or any(c in value for c in "\r\n\x00"):
+        raise InvalidInputError(f"the {what} must be a non-empty single-line string.", field=kind)
+    if session_only:
+        with _session_lock:
+            _session_extra[(kind, name)] = value
+        return "session"
+    usable, description = keyring_status()
+    if not usable:
+        raise SecretStoreError(f"could not save the {what} of connection {name!r}: {description}")
+    try:
+        keyring.set_password(SERVICES[kind], name, value)
+    except Exception as exc:
+        raise _failure("save", name, exc, value, what) from None
+    with _session_lock:
+        _session_extra.pop((kind, name), None)
+    return "keyring"
+
+
+def secret_location(kind: SecretKind, name: str) -> Literal["keyring", "session"] | None:
+    """Where an OAuth secret of ``name`` is kept, or None when there is none."""
+    with _session_lock:
+        if (kind, name) in _session_extra:
+            return "session"
+    return "keyring" if get_secret(kind, name) is not None else None
+
+
+def get_secret(kind: SecretKind, name: str) -> str | None:
+    """An OAuth secret of ``name`` (session store first, then the keyring); None when absent
+    or when no keyring works (nothing can have been saved there)."""
+    name = _check_name(name)
+    with _session_lock:
+        if (kind, name) in _session_extra:
+            return _session_extra[(kind, name)]
+    usable, _ = keyring_status()
+    if not usable:
+        return None
+    try:
+        value = keyring.get_password(SERVICES[kind], name)
+    except Exception as exc:
+        raise _failure("read", name, exc, what=_WHAT[kind]) from None
+    return str(value) if value else None
+
+
+def forget_secret(kind: SecretKind, name: str) -> None:
+    """Remove an OAuth secret of ``name`` from the session store and the keyring."""
+    name = _check_name(name)
+    with _session_lock:
+        _session_extra.pop((kind, name), None)
+    usable, _ = keyring_status()
+    if not usable:
+        return
+    try:
+        keyring.delete_password(SERVICES[kind], name)
+    except keyring.errors.PasswordDeleteError:
+        pass
+    except Exception as exc:
+        raise _failure("remove", name, exc, what=_WHAT[kind]) from None
+
+
+forget_hooks: list[Callable[[str], None]] = []
+"""Called with the connection name by :func:`forget_all` (the OAuth layer drops access tokens it holds in memory)."""
+
+
+def forget_all(name: str) -> None:
+    """Remove every secret of connection ``name``: password, refresh token, client secret, and
+    any access token held in memory."""
+    for hook in list(forget_hooks):
+        hook(name)
+    forget_password(name)
+    for kind in SERVICES:
+        forget_secret(kind, name)
+
+
 __all__ = [
     "SERVICE",
+    "SERVICES",
     "Secret",
+    "forget_all",
     "forget_password",
+    "forget_secret",
     "get_password",
+    "get_secret",
     "has_session_password",
     "keyring_status",
     "remember_session_password",
+    "secret_location",
     "store_password",
+    "store_secret",
 ]

@@ -24,6 +24,7 @@ from .config import ConnectionConfig
 from .errors import InvalidInputError
 from .functions.policies import Policies
 from .guardrails import Guardrails
+from .oauth.provider import OAuthProvider
 from .policy import Approver, Policy
 
 if sys.version_info >= (3, 11):
@@ -207,6 +208,10 @@ def save_connection(
                 rails = Guardrails()
         if password is not None:
             secrets.store_password(config.name, password, session_only=session_only)
+        if config.oauth is not None and config.oauth.client_secret:  # never in the file
+            secrets.store_secret(
+                "client_secret", config.name, config.oauth.client_secret.reveal(), session_only=session_only
+            )
         saved[config.name] = _to_table(config, chosen, rails)
         _write_all(saved)
 
@@ -217,7 +222,16 @@ def load_connection(name: str) -> tuple[ConnectionConfig, dict[str, str]]:
     if not isinstance(name, str) or name.strip() not in saved:
         raise _unknown(str(name), saved)
     name = name.strip()
-    return _from_table(name, saved[name])
+    config, policies = _from_table(name, saved[name])
+    return _with_client_secret(config), policies
+
+
+def _with_client_secret(config: ConnectionConfig) -> ConnectionConfig:
+    """An OAuth provider's client secret comes back from the secret store, not the file."""
+    secret = secrets.get_secret("client_secret", config.name) if config.oauth is not None else None
+    if config.oauth is None or not secret:
+        return config
+    return config.replace(oauth=OAuthProvider.from_dict(config.oauth.to_dict(), client_secret=secret))
 
 
 def load_guardrails(name: str) -> Guardrails:
@@ -244,7 +258,7 @@ def forget_connection(name: str) -> None:
         saved = _read_all()
         key = name.strip() if isinstance(name, str) else name
         if isinstance(key, str) and key:
-            secrets.forget_password(key)
+            secrets.forget_all(key)  # the password, or an OAuth sign-in's tokens
         if key not in saved:
             raise _unknown(str(name), saved)
         del saved[key]
@@ -255,7 +269,7 @@ def connect(name: str, *, approver: Approver | None = None, password: str | None
     """An :class:`EmailConnection` for a saved connection, with its saved policies, guardrails and password."""
     config, policies = load_connection(name)
     guardrails = load_guardrails(config.name)
-    if password is None:
+    if password is None and config.auth == "password":  # OAuth connections use their tokens
         password = secrets.get_password(config.name)
     from .connection import EmailConnection  # here, not at the top: connection imports store
 

@@ -147,3 +147,51 @@ def test_secret_wrapper_hides_its_value() -> None:
         assert "********" in shown
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+# --- OAuth secrets ---------------------------------------------------------------------------
+
+
+def test_oauth_secrets_round_trip_through_their_own_keyring_services(memory: MemoryKeyring) -> None:
+    assert secrets.store_secret("refresh_token", "work", "rt-value") == "keyring"
+    assert secrets.store_secret("client_secret", "work", "cs-value") == "keyring"
+    secrets.store_password("work", PASSWORD)
+    assert memory.passwords == {
+        ("nb-email-conn-oauth2", "work"): "rt-value",
+        ("nb-email-conn-oauth2-client", "work"): "cs-value",
+        ("nb-email-conn", "work"): PASSWORD,
+    }
+    assert secrets.get_secret("refresh_token", "work") == "rt-value"
+    assert secrets.secret_location("refresh_token", "work") == "keyring"
+    secrets.forget_secret("refresh_token", "work")
+    assert secrets.get_secret("refresh_token", "work") is None and secrets.get_password("work") == PASSWORD
+    secrets.forget_all("work")
+    assert memory.passwords == {}
+
+
+def test_session_only_oauth_secrets_never_reach_the_keyring(memory: MemoryKeyring) -> None:
+    assert secrets.store_secret("refresh_token", "s", "rt", session_only=True) == "session"
+    assert memory.passwords == {} and secrets.secret_location("refresh_token", "s") == "session"
+    secrets.forget_all("s")
+    assert secrets.get_secret("refresh_token", "s") is None
+
+
+def test_without_a_keyring_an_oauth_secret_is_refused_plainly_and_reads_as_absent(no_keyring: None) -> None:
+    with pytest.raises(SecretStoreError, match="session_only=True") as info:
+        secrets.store_secret("refresh_token", "w", "rt-secret-value")
+    assert "rt-secret-value" not in str(info.value)
+    assert secrets.get_secret("refresh_token", "w") is None
+    secrets.forget_secret("refresh_token", "w")
+
+
+def test_a_keyring_failure_never_repeats_the_token() -> None:
+    keyring.set_keyring(LockedKeyring())
+    with pytest.raises(SecretStoreError) as info:
+        secrets.store_secret("refresh_token", "w", "rt-secret-value")
+    assert "rt-secret-value" not in str(info.value) and "OAuth refresh token" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["", "a\r\nb", None])
+def test_a_malformed_oauth_secret_is_refused(memory: MemoryKeyring, value: object) -> None:
+    with pytest.raises(InvalidInputError):
+        secrets.store_secret("refresh_token", "w", value)  # type: ignore[arg-type]

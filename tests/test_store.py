@@ -229,3 +229,33 @@ def test_connect_passes_an_explicit_password_without_reading_the_keyring(
     assert seen["policies"] == Policies().to_dict()
     with pytest.raises(SecretStoreError, match="no password saved for connection 'work'"):
         store.connect("work")
+
+
+# --- OAuth connections -------------------------------------------------------------------------
+
+
+def _google_config(secret: str = "google-client-secret-value") -> ConnectionConfig:
+    provider = nec.OAuthProvider.google("1234.apps.googleusercontent.com", secret)
+    return ConnectionConfig(name="gmail", username="alice@gmail.com", imap_host="imap.gmail.com", oauth=provider)
+
+
+def test_an_oauth_connection_saves_its_provider_but_keeps_the_client_secret_in_the_keyring(
+    memory: MemoryKeyring, home: Path
+) -> None:
+    cfg = _google_config()
+    store.save_connection(cfg)  # no password: it signs in with OAuth
+    text = (home / "connections.toml").read_text()
+    assert 'auth = "oauth2"' in text and "[connections.gmail.oauth]" in text
+    assert "google-client-secret-value" not in text
+    assert memory.passwords == {("nb-email-conn-oauth2-client", "gmail"): "google-client-secret-value"}
+    loaded, _ = store.load_connection("gmail")
+    assert loaded == cfg and loaded.oauth is not None and loaded.oauth.client_secret is not None
+    assert [c.name for c in store.list_connections()] == ["gmail"]
+
+
+def test_forgetting_an_oauth_connection_removes_its_tokens_and_client_secret(memory: MemoryKeyring, home: Path) -> None:
+    store.save_connection(_google_config())
+    secrets.store_secret("refresh_token", "gmail", "rt-123")
+    store.forget_connection("gmail")
+    assert memory.passwords == {}
+    assert secrets.get_secret("refresh_token", "gmail") is None
