@@ -303,18 +303,33 @@ def test_bad_date_is_refused(tools: ToolSet, conn: StandIn) -> None:
     assert conn.calls == []
 
 
-def test_email_result_is_bounded_and_has_no_bytes(tools: ToolSet) -> None:
+def test_email_result_is_markdown_fenced_and_has_no_bytes(tools: ToolSet) -> None:
     result = _ok_json(tools.dispatch("get_email", {"ref": REF}))["result"]
     assert result["subject"] == "Facture n° 42"
-    assert result["text_truncated"] is True
-    assert len(result["text"]) < 4100
-    assert result["has_html"] is True
-    assert "html" not in result
-    assert "raw" not in result
-    assert result["attachments"] == [{"filename": "facture.pdf", "content_type": "application/pdf", "size": 5}]
-    assert len(result["headers"]["Received"]) < 400
+    assert result["body_format"] == "markdown" and "Bonjour" in result["body"]
+    assert "<script" not in result["body"] and "alert" not in result["body"]
+    assert result["body"].startswith("<<<UNTRUSTED-EMAIL-CONTENT ")
+    assert (result["offset"], result["next_offset"], result["total_chars"]) == (0, None, len("Bonjour"))
+    assert "html" not in result and "raw" not in result and "headers" not in result
+    assert result["attachments"] == [
+        {"filename": "facture.pdf", "content_type": "application/pdf", "size": 5, "inline": False}
+    ]
+    assert result["auth"] == {"spf": "none", "dkim": "none", "dmarc": "none"}
     assert result["date"].startswith("2024-05-01T10:00")
     assert "%PDF" not in json.dumps(result)
+
+
+def test_the_get_email_tool_takes_its_reading_options_and_the_method_never_sees_them(
+    tools: ToolSet, conn: StandIn
+) -> None:
+    schema = next(t for t in tools.openai() if t["function"]["name"] == "get_email")["function"]
+    assert {"max_chars", "offset", "include_attachment_text"} <= set(schema["parameters"]["properties"])
+    assert "offset=next_offset" in schema["description"]
+    jsonschema.Draft202012Validator.check_schema(schema["parameters"])
+    result = tools.dispatch("get_email", {"ref": REF, "max_chars": 200, "offset": 3, "include_attachment_text": True})
+    assert result["ok"] and result["result"]["offset"] == 3
+    assert conn.calls[-1] == ("get_email", (REF,), {})
+    assert tools.dispatch("get_email", {"ref": REF, "max_chars": 10})["error"]["field"] == "max_chars"
 
 
 def test_refs_and_frames_come_back_as_plain_json(tools: ToolSet) -> None:

@@ -203,7 +203,7 @@ def build_server(tools: ToolSet, *, name: str = SERVER_NAME) -> Any:
         token = _current.set(_Call(context, params))
         try:
             with approver_scope(approver):
-                payload = tools.result(await tools.run_async(params.name, params.arguments or {}))
+                payload = await tools.run_async(params.name, params.arguments or {})
         except DecisionDeferred as deferred:
             return deferred.payload
         except Exception as exc:  # errors are results the model reads, never a crash

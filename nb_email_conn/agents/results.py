@@ -11,6 +11,7 @@ from ..errors import ActionRejectedError, FunctionDisabledError, GuardrailError,
 from ..jsonsafe import cut, json_safe
 from ..message.parse import Email
 from ..pending import PendingAction
+from .reading import email_for_agent
 
 MAX_ROWS = 50
 MAX_TEXT = 4000
@@ -23,21 +24,6 @@ def frame_result(frame: pd.DataFrame, max_rows: int) -> dict[str, Any]:
         for row in head.itertuples(index=False, name=None)
     ]
     return {"rows": rows, "count": len(frame), "truncated": len(frame) > max_rows}
-
-
-def email_result(email: Email, max_text: int) -> dict[str, Any]:
-    data = email.to_dict()
-    text = str(data.get("text") or "")
-    data["text"] = cut(text, max_text)
-    data["text_truncated"] = len(text) > max_text
-    data["has_html"] = bool(data.pop("html", None))
-    headers = data.get("headers")
-    if isinstance(headers, Mapping):  # Received chains and the like: useful, but bounded
-        data["headers"] = {str(k): cut(str(v), 300) for k, v in list(headers.items())[:40]}
-    data["attachments"] = [
-        {key: json_safe(getattr(a, key)) for key in ("filename", "content_type", "size")} for a in email.attachments
-    ]
-    return {key: json_safe(value, max_text=max_text if key == "text" else 500) for key, value in data.items()}
 
 
 def error_result(exc: BaseException) -> dict[str, Any]:
@@ -55,17 +41,20 @@ def error_result(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, "error": error}
 
 
-def tool_result(result: Any, *, max_rows: int = MAX_ROWS, max_text: int = MAX_TEXT) -> dict[str, Any]:
+def tool_result(
+    result: Any, *, max_rows: int = MAX_ROWS, max_text: int = MAX_TEXT, reading: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A method's return value as the model reads it; ``reading``: get_email's tool-only options."""
     if isinstance(result, pd.DataFrame):
         return {"ok": True, "result": frame_result(result, max_rows)}
     if isinstance(result, pd.Series):
         return {"ok": True, "result": json_safe(result.head(max_rows).tolist())}
     if isinstance(result, Email):
-        return {"ok": True, "result": email_result(result, max_text)}
+        return {"ok": True, "result": email_for_agent(result, **(reading or {}))}
     if isinstance(result, PendingAction):
         if result.done():
             try:
-                return tool_result(result.result(), max_rows=max_rows, max_text=max_text)
+                return tool_result(result.result(), max_rows=max_rows, max_text=max_text, reading=reading)
             except Exception as exc:
                 return error_result(exc)
         return {

@@ -2,11 +2,14 @@
 
 Schemas come from the registry. Policies and approvals are applied by the connection itself
 (its gate); this module only exports the functions that are not Disabled and checks the
-arguments, so an LLM can never approve its own call.
+arguments, so an LLM can never approve its own call. The tool form of ``get_email`` takes
+three more arguments than the method (``max_chars``, ``offset``, ``include_attachment_text``:
+how much of the Markdown body to return, see ``reading.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -18,7 +21,12 @@ from ..functions import FUNCTIONS, REGISTRY
 from ..functions.spec import FunctionSpec
 from ..policy import Policy
 from .arguments import method_arguments, parse_arguments
+from .reading import DESCRIPTION as READING_DESCRIPTION
+from .reading import OPTIONS as READING_OPTIONS
 from .results import MAX_ROWS, MAX_TEXT, error_result, tool_result
+
+# Tool-only arguments (not the method's), and what the tool's description adds about them.
+TOOL_FORMS: Mapping[str, tuple[Mapping[str, Any], str]] = {"get_email": (READING_OPTIONS, READING_DESCRIPTION)}
 
 
 def _copy(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,7 +64,8 @@ class ToolSet:
         return [name for name in FUNCTIONS if self._policy(name) is not Policy.DISABLED]
 
     def specs(self) -> list[FunctionSpec[Any]]:
-        return [REGISTRY[name] for name in self.names]
+        """The exported functions' specs in their tool form (what every adapter offers)."""
+        return [tool_spec(name) for name in self.names]
 
     def openai(self) -> list[dict[str, Any]]:
         """OpenAI (and compatible) function-calling tool definitions."""
@@ -101,45 +110,55 @@ class ToolSet:
         return build_server(self, name=name)
 
     # -- running calls -------------------------------------------------------------------
-    def _prepare(self, name: Any, arguments: Any) -> tuple[str, list[Any], dict[str, Any]]:
+    def _prepare(self, name: Any, arguments: Any) -> tuple[str, list[Any], dict[str, Any], dict[str, Any]]:
         if not isinstance(name, str) or name not in REGISTRY:
             available = ", ".join(self.names) or "none (every function is disabled)"
             raise InvalidInputError(f"unknown tool {str(name)[:100]!r}; available tools: {available}.", field="name")
         if self._policy(name) is Policy.DISABLED:
             raise FunctionDisabledError(name)
         root = self._attachment_root if self._attachment_root is not None else Path.cwd()
-        positional, keywords = method_arguments(REGISTRY[name], parse_arguments(name, arguments), root)
-        return name, positional, keywords
+        positional, keywords = method_arguments(tool_spec(name), parse_arguments(name, arguments), root)
+        options = {key: keywords.pop(key) for key in TOOL_FORMS.get(name, ({}, ""))[0] if key in keywords}
+        return name, positional, keywords, options
 
-    def _convert(self, result: Any) -> dict[str, Any]:
-        return tool_result(result, max_rows=self.max_rows, max_text=self.max_text)
+    def _convert(self, result: Any, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return tool_result(result, max_rows=self.max_rows, max_text=self.max_text, reading=options)
 
     def dispatch(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run one tool call; always returns ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``."""
         try:
-            name, positional, keywords = self._prepare(name, arguments)
-            return self._convert(getattr(self._conn, name)(*positional, **keywords))
+            name, positional, keywords, options = self._prepare(name, arguments)
+            return self._convert(getattr(self._conn, name)(*positional, **keywords), options)
         except Exception as exc:  # errors are results an agent can read, never a crash
             return error_result(exc)
 
-    async def run_async(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> Any:
-        """Check and run one tool call with the connection's ``*_async`` method; raises its errors."""
-        name, positional, keywords = self._prepare(name, arguments)
-        return await getattr(self._conn, f"{name}_async")(*positional, **keywords)
-
-    def result(self, value: Any) -> dict[str, Any]:
-        """A method's return value as the tool result the model reads (bounded, JSON-safe)."""
-        return self._convert(value)
+    async def run_async(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Check and run one tool call with the connection's ``*_async`` method; the result as the model
+        reads it, or the call's error raised."""
+        name, positional, keywords, options = self._prepare(name, arguments)
+        return self._convert(await getattr(self._conn, f"{name}_async")(*positional, **keywords), options)
 
     async def dispatch_async(self, name: str, arguments: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The awaitable form of :meth:`dispatch` (uses the connection's ``*_async`` methods)."""
         try:
-            return self._convert(await self.run_async(name, arguments))
+            return await self.run_async(name, arguments)
         except Exception as exc:
             return error_result(exc)
 
     def __repr__(self) -> str:
         return f"<ToolSet {', '.join(self.names)}>"
+
+
+def tool_spec(name: str) -> FunctionSpec[Any]:
+    """The registry's spec of ``name`` as a tool: its schema plus any tool-only arguments."""
+    spec = REGISTRY[name]
+    extra = TOOL_FORMS.get(name)
+    if extra is None:
+        return spec
+    options, note = extra
+    parameters = _copy(spec.parameters)
+    parameters["properties"].update(_copy(options))
+    return dataclasses.replace(spec, parameters=parameters, description=spec.description + note)
 
 
 def build_tools(conn: Any, *, attachment_root: str | os.PathLike[str] | None = None) -> ToolSet:

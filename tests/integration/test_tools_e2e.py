@@ -24,7 +24,7 @@ def test_search_and_read_through_the_dispatcher(conn: nec.EmailConnection, fresh
     assert [r["subject"] for r in rows] == ["Message 3", "Message 1"]
     json.dumps(found, allow_nan=False)
     email = tools.dispatch("get_email", {"ref": rows[0]["ref"]})
-    assert email["ok"] and "invoices" in email["result"]["text"]
+    assert email["ok"] and "invoices" in email["result"]["body"]  # Markdown, fenced as untrusted
 
 
 def test_a_rejected_tool_call_is_a_result_and_changes_nothing(
