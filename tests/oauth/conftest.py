@@ -72,3 +72,38 @@ def oauth_tls_server(_oauth_tls_server: OAuthServer) -> OAuthServer:
     _oauth_tls_server.reset()
     tokens._cache.clear()
     return _oauth_tls_server
+
+
+# --- real servers that take bearer tokens ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(test_certs: TestCerts, _oauth_server: OAuthServer) -> Iterator[Any]:
+    """Dovecot with ``passdb { driver = oauth2 }`` introspecting at the local authorization server."""
+    from servers.dovecot import DovecotServer, DovecotStartError, dovecot_available
+
+    if not dovecot_available():
+        pytest.skip("Dovecot is not installed (Debian package dovecot-imapd)")
+    server = DovecotServer(certs=test_certs, oauth_introspection_url=_oauth_server.url("/introspect"))
+    try:
+        server.start()
+    except DovecotStartError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _smtp_oauth(test_certs: TestCerts, _oauth_server: OAuthServer) -> Iterator[Any]:
+    from servers.smtp_oauth import OAuthSmtpServer
+
+    server = OAuthSmtpServer("implicit", test_certs, _oauth_server.url("/introspect")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_oauth(_smtp_oauth: Any) -> Any:
+    """aiosmtpd (implicit TLS) taking AUTH XOAUTH2 / OAUTHBEARER by introspection; recordings cleared."""
+    _smtp_oauth.reset()
+    return _smtp_oauth

@@ -83,8 +83,17 @@ class DovecotServer:
     host = HOST
     separator = "/"
 
-    def __init__(self, users: dict[str, str] | None = None, certs: TestCerts | None = None) -> None:
+    def __init__(
+        self,
+        users: dict[str, str] | None = None,
+        certs: TestCerts | None = None,
+        *,
+        oauth_introspection_url: str | None = None,
+    ) -> None:
         self.users: dict[str, str] = dict(users or USERS)
+        self.oauth_introspection_url = oauth_introspection_url
+        """When set, XOAUTH2 and OAUTHBEARER logins are checked by RFC 7662 introspection there
+        (``passdb { driver = oauth2 }``), next to the passwd-file users' PLAIN / LOGIN."""
         # Short path: Dovecot's unix sockets live under base_dir and must stay < ~100 bytes.
         self.root = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
         self.root.chmod(0o755)  # the dovecot, dovenull and nobody users must traverse it
@@ -118,6 +127,7 @@ class DovecotServer:
             raise DovecotStartError(f"Dovecot is not installed ({DOVECOT_BINARY}); apt-get install dovecot-imapd")
         began = time.monotonic()
         self._write_users()
+        self._write_oauth2()
         mail_uid, mail_gid = self._prepare_mail_root()
         configs = {
             "tls": self._config("tls", mail_uid, mail_gid),
@@ -165,6 +175,40 @@ class DovecotServer:
         path = self.root / "users"
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o644)
+
+    def _write_oauth2(self) -> None:
+        if self.oauth_introspection_url is None:
+            return
+        path = self.root / "oauth2.conf.ext"
+        # Every login asks the authorization server: a revoked or expired token fails at once.
+        path.write_text(
+            f"introspection_mode = post\nintrospection_url = {self.oauth_introspection_url}\n"
+            "force_introspection = yes\nusername_attribute = username\n"
+            "active_attribute = active\nactive_value = true\ntimeout_msecs = 5000\n"
+        )
+        path.chmod(0o644)
+
+    def _passdbs(self) -> str:
+        users = f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/users
+{"  mechanisms = plain login" if self.oauth_introspection_url else ""}
+}}"""
+        if self.oauth_introspection_url is None:
+            return "auth_mechanisms = plain login\n" + users
+        return f"""auth_mechanisms = plain login xoauth2 oauthbearer
+{users}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {self.root}/oauth2.conf.ext
+}}
+# Tests refuse tokens on purpose, many times from 127.0.0.1: no growing auth penalty (up to 15 s).
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}"""
 
     def _prepare_mail_root(self) -> tuple[int, int]:
         home = self.root / "home"
@@ -224,12 +268,8 @@ log_path = {root}/{instance}.log
 default_internal_user = {internal_user}
 default_login_user = {login_user}
 {tls}
-auth_mechanisms = plain login
 auth_failure_delay = 0
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
-}}
+{self._passdbs()}
 userdb {{
   driver = static
   args = uid={mail_uid} gid={mail_gid} home={root}/home/%u
