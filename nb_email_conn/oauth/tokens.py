@@ -15,7 +15,6 @@ from .. import secrets
 from ..config import ConnectionConfig
 from ..errors import AuthenticationError, InvalidInputError
 from ..secrets import Secret
-from . import client
 from .provider import OAuthProvider
 
 log = logging.getLogger("nb_email_conn.oauth")
@@ -130,6 +129,8 @@ class TokenSource:
                 f"connection {name!r} is not signed in to {self.provider.name} (or its sign-in ended): "
                 "run flow = nec.sign_in(cfg), then flow.wait()."
             )
+        from . import client  # authlib and requests load only when a token must be renewed
+
         provider = self.provider
         oauth = client.session(self.config, provider)
         url = provider.token_endpoint
