@@ -15,18 +15,14 @@ from __future__ import annotations
 import re
 from email import _header_value_parser as header_parser
 from email import errors as email_errors
-from email import policy as email_policy
 from email.errors import HeaderParseError
-from email.parser import BytesHeaderParser
 
 from ..errors import InvalidInputError
 from ..validation import Address, parse_address
+from .headers import header_block, header_fields
 from .parse import Email
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATES = re.compile(r"[\udc80-\udcff]")
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def address_key(addr: str) -> str:
@@ -39,27 +35,13 @@ def address_key(addr: str) -> str:
     return f"{local}@{domain}".lower()
 
 
-def _fix_surrogates(value: str) -> str:
-    """Raw 8-bit header bytes (surrogate-escaped by the parser): UTF-8, else cp1252."""
-    if not _SURROGATES.search(value):
-        return value
-    data = value.encode("utf-8", "surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
-
-
 def header_values(original: Email, name: str) -> list[str]:
-    """Every occurrence of header ``name``, unfolded: from the raw bytes when the Email
-    has them, else from ``Email.headers`` (an Email built by hand)."""
+    """Every occurrence of header ``name``, unfolded, read by the package's one header decoder
+    (``headers.py``, as search rows and ``get_email`` read it); from ``Email.headers`` when the
+    Email has no raw bytes (one built by hand)."""
     if original.raw:
-        end = _HEADER_END.search(original.raw)
-        block = original.raw[: end.end()] if end else original.raw
-        parsed = BytesHeaderParser(policy=email_policy.compat32).parsebytes(block)
-        return [
-            _fix_surrogates(_FOLD.sub("", str(v))).strip() for k, v in parsed.raw_items() if k.lower() == name.lower()
-        ]
+        wanted = name.lower()
+        return [value for key, value in header_fields(header_block(original.raw)) if key.lower() == wanted]
     return [v for k, v in original.headers.items() if k.lower() == name.lower()]
 
 
