@@ -32,9 +32,9 @@ from .functions.spec import FunctionSpec
 from .guardrails import Guardrails
 from .imap.mailbox import Mailbox
 from .imap.session import ImapSession
+from .oauth.credentials import credential_for
 from .pending import PendingAction
 from .policy import Approver, Policy
-from .secrets import Secret, get_password
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +51,7 @@ Attachments: TypeAlias = "AttachmentSpec | Iterable[AttachmentSpec] | None"
 class EmailConnection:
     """One mailbox: IMAP for reading and changing mail, SMTP for sending.
 
-    ``password=None`` reads the secret store (keyring, or the session-only store).
+    ``password=None`` reads the secret store (keyring or session-only); OAuth: the sign-in's tokens.
     ``approver`` decides calls under "Enabled with confirmation"; in Jupyter the default
     is the inline Approve / Edit / Reject widget.
     """
@@ -69,18 +69,18 @@ class EmailConnection:
         if not isinstance(config, ConnectionConfig):
             raise InvalidInputError("config must be a nb_email_conn.ConnectionConfig.", field="config")
         self.config = config
-        secret = Secret(password if password is not None else get_password(config.name))
-        self._secret = secret
+        credential = credential_for(config, password)  # a password, or OAuth access tokens
+        self._credential = credential
         self.policies = Policies(policies)
         self.approver = approver
         self.guardrails = guardrails  # the setter parses None and dicts
         self._default_approver: Approver | None = None
-        session = ImapSession(config, secret.reveal)
+        session = ImapSession(config, credential)
         self._context = Context(
             config=config,
             session=session,
             mailbox=Mailbox(session),
-            password=secret.reveal,
+            password=credential,
             save_sent=save_sent if save_sent is not None else not SAVES_SENT_ITSELF.search(config.imap_host),
         )
         self._gate = Gate(
@@ -172,7 +172,7 @@ class EmailConnection:
         """Log in to IMAP and SMTP (no mail is sent) and report each step."""
         from .diagnostics import test_connection
 
-        return test_connection(self.config, self._secret.reveal())
+        return test_connection(self.config, credential=self._credential)
 
     def _call(self, spec: FunctionSpec[R], **arguments: Any) -> R | PendingAction[R]:
         return self._gate.call(spec, self._context, spec.prepare(arguments))

@@ -207,7 +207,7 @@ def test_connect_builds_the_connection_from_saved_settings(home: Path, memory: M
     assert conn.approver is approver
     assert conn.policies["send_email"] is nec.Policy.DISABLED
     assert conn.policies["move_emails"] is nec.Policy.ENABLED
-    assert conn._secret.reveal() == PASSWORD
+    assert conn._credential() == PASSWORD
     assert PASSWORD not in repr(conn)
 
 
@@ -259,3 +259,14 @@ def test_forgetting_an_oauth_connection_removes_its_tokens_and_client_secret(mem
     store.forget_connection("gmail")
     assert memory.passwords == {}
     assert secrets.get_secret("refresh_token", "gmail") is None
+
+
+def test_connect_to_an_oauth_connection_needs_no_password(memory: MemoryKeyring, home: Path) -> None:
+    from nb_email_conn.oauth.tokens import TokenSource
+
+    store.save_connection(_google_config())
+    conn = nec.connect("gmail")  # builds only; the tokens come from nec.sign_in when first used
+    assert isinstance(conn._credential, TokenSource)
+    assert conn.config.oauth is not None and conn.config.oauth.client_secret is not None
+    with pytest.raises(nec.AuthenticationError, match="not signed in"):
+        conn._credential()
