@@ -28,7 +28,9 @@ _RECIPIENT_KEYS = ("to", "cc", "bcc")
 def _pattern(value: Any) -> str:
     """``bob@partner.com`` or ``*@example.org``, lower-cased; anything else is refused."""
     if not isinstance(value, str):
-        raise InvalidInputError("allowed_recipients must be addresses or '*@domain' patterns.", field="guardrails")
+        raise InvalidInputError(
+            "allowed_recipients must be addresses or '*@domain' patterns.", field="allowed_recipients"
+        )
     pattern = value.strip().lower()
     local, at, domain = pattern.rpartition("@")
     if local == "*" and at and domain and "*" not in domain:
@@ -38,7 +40,7 @@ def _pattern(value: Any) -> str:
     if len(addresses) != 1 or addresses[0].name:
         raise InvalidInputError(
             f"allowed_recipients: {value[:100]!r} is neither an address nor a '*@domain' pattern.",
-            field="guardrails",
+            field="allowed_recipients",
         )
     return addresses[0].addr.lower()
 
@@ -47,7 +49,7 @@ def _limit(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive whole number, or None for no limit.", field="guardrails")
+        raise InvalidInputError(f"{name} must be a positive whole number, or None for no limit.", field=name)
     return value
 
 
@@ -76,13 +78,13 @@ class Guardrails:
                 allowed = [part for part in allowed.replace(";", ",").split(",") if part.strip()]
             if not isinstance(allowed, Iterable):
                 raise InvalidInputError(
-                    "allowed_recipients must be a list of addresses or patterns.", field="guardrails"
+                    "allowed_recipients must be a list of addresses or patterns.", field="allowed_recipients"
                 )
             object.__setattr__(self, "allowed_recipients", tuple(dict.fromkeys(_pattern(p) for p in allowed)))
         object.__setattr__(self, "max_recipients", _limit(self.max_recipients, "max_recipients"))
         object.__setattr__(self, "max_sends_per_hour", _limit(self.max_sends_per_hour, "max_sends_per_hour"))
         if not isinstance(self.dry_run, bool):
-            raise InvalidInputError("dry_run must be True or False.", field="guardrails")
+            raise InvalidInputError("dry_run must be True or False.", field="dry_run")
 
     # -- what the rules say ----------------------------------------------------------------
     @property

@@ -18,6 +18,7 @@ import {
   slowRequestTimeoutMs,
   validateForm,
 } from "./form";
+import { renderGuardrails } from "./guardrails";
 import type {
   ConnectionTestParams,
   ManagerMethods,
@@ -224,11 +225,15 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     className: "nec-functions",
     attrs: { "data-testid": "functions" },
   });
+  // The guardrails' trait and request are typed in guardrails.ts (not yet in ManagerModel).
+  const guardrails = renderGuardrails(model as unknown as Parameters<typeof renderGuardrails>[0]);
   root.append(
     h("div", { className: "nec-section", text: "Saved connections" }),
     savedBox,
     h("div", { className: "nec-section", text: "Functions" }),
     functionsBox,
+    h("div", { className: "nec-section", text: "Guardrails" }),
+    guardrails.element,
   );
 
   // --- view updates ---------------------------------------------------------------------
@@ -487,6 +492,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   return () => {
     for (const [event, handler] of handlers) model.off(event, handler);
     client.dispose();
+    guardrails.dispose();
   };
 }
 

@@ -19,10 +19,12 @@ import traitlets
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError, SecretStoreError
 from ..functions import DEFAULT_POLICIES, FUNCTIONS, REGISTRY
+from ..guardrails import Guardrails
 from ..policy import Policy
 from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
+from .manager_guardrails import GuardrailsState, guardrails_state, load_guardrails, save_guardrails
 from .messages import (
     ConnectionTestResult,
     EmptyState,
@@ -131,13 +133,15 @@ class ConnectionManager(anywidget.AnyWidget):
     keyring = SyncedDict[KeyringState](KeyringState(usable=True, description="")).tag(sync=True)
     session_only = traitlets.Bool(False).tag(sync=True)
     connection_name = traitlets.Unicode("").tag(sync=True)
+    guardrails = SyncedDict[GuardrailsState](guardrails_state(Guardrails())).tag(sync=True)
 
-    _accepted = frozenset({"password", "policies", "session_only", "backend", *FORM_FIELDS})
+    _accepted = frozenset({"password", "policies", "guardrails", "session_only", "backend", *FORM_FIELDS})
 
     def __init__(self, config: ConnectionConfig | str | None = None, **kwargs: Any) -> None:
         reject_unknown_kwargs(type(self).__name__, kwargs, self._accepted)
         password = kwargs.pop("password", None)
         initial_policies = kwargs.pop("policies", None)
+        rails = Guardrails.parse(kwargs.pop("guardrails", None))
         session_only = bool(kwargs.pop("session_only", False))
         self._backend: ManagerBackend = kwargs.pop("backend", None) or KernelBackend()
         self._password: Secret | None = None
@@ -150,6 +154,8 @@ class ConnectionManager(anywidget.AnyWidget):
             config, saved_policies = self._backend.load(config)
             policies.update(saved_policies)
             self._saved_name = config.name
+            if not rails.active:
+                rails = load_guardrails(self._backend, config.name)
         if initial_policies:
             policies.update({name: Policy.parse(value).value for name, value in dict(initial_policies).items()})
             for name in policies:
@@ -169,6 +175,7 @@ class ConnectionManager(anywidget.AnyWidget):
             functions=function_list(),
             session_only=session_only,
             password_set=self._password is not None or self._saved_name is not None,
+            guardrails=guardrails_state(rails),
         )
         self._refresh_keyring()
         self._refresh_saved()
@@ -178,6 +185,7 @@ class ConnectionManager(anywidget.AnyWidget):
         self._router.register("load", self._handle_load)
         self._router.register("forget", self._handle_forget)
         self._router.register("set_policy", self._handle_set_policy)
+        self._router.register("set_guardrails", self._handle_set_guardrails)
 
     # --- public -----------------------------------------------------------------------
     @property
@@ -283,6 +291,7 @@ class ConnectionManager(anywidget.AnyWidget):
             self._saved_name = config.name
         self.values = _form_values(config, {})
         self.policies = {**self.policies, **{key: Policy.parse(value).value for key, value in policies.items()}}
+        self.guardrails = guardrails_state(load_guardrails(self._backend, config.name))
         self.password_set = True
         self.report = {}
         self.status = {"state": "idle", "message": f"Loaded {config.name!r}."}
@@ -316,6 +325,18 @@ class ConnectionManager(anywidget.AnyWidget):
             self._backend.save(self.config, None, self.policies, self.session_only)
         return dict(self.policies)
 
+    def _handle_set_guardrails(self, params: dict[str, Any], call: Call) -> GuardrailsState:
+        """``set_guardrails`` with ``{guardrails: GuardrailsState}``: checked, applied to the live
+        connection at once, saved with a saved connection; the guardrails in force after it."""
+        rails = Guardrails.parse(params.get("guardrails"))
+        with self._lock:
+            if self._connection is not None:
+                self._connection.guardrails = rails
+        self.guardrails = guardrails_state(rails)
+        if self._saved_name is not None and self._saved_name == self.values.get("name"):
+            save_guardrails(self._backend, self.config, rails)
+        return guardrails_state(rails)
+
     # --- helpers --------------------------------------------------------------------------
     def _password_for(self, config: ConnectionConfig, sent: Any, *, required_unless_saved: bool) -> str | None:
         if sent is not None:
@@ -341,6 +362,8 @@ class ConnectionManager(anywidget.AnyWidget):
             password = self._password.reveal()
         self._close_connection()
         connection = self._backend.open_connection(config, password, self.policies)
+        with contextlib.suppress(AttributeError):  # a stand-in connection may have no guardrails
+            connection.guardrails = Guardrails.from_dict(self.guardrails)
         observe = getattr(getattr(connection, "policies", None), "observe", None)
         if observe is not None:
             observe(self._policy_changed_in_python)

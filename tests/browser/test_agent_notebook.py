@@ -67,3 +67,33 @@ def test_the_agent_asks_in_its_cell_approve_delivers_and_reject_reaches_the_agen
     delivered = wait_for_output(page, last, "delivered:")
     assert delivered.count("Re: ") == 1, delivered
     assert cell(page, runs[1]).get_by_test_id("nec-approval").locator("button[name=approve]").is_disabled()
+
+
+GUARDRAIL_CELLS = [
+    "import nb_email_conn as nec\ncfg = nec.sandbox.start()\nmanager = nec.ConnectionManager(cfg)\nmanager",
+    "conn = manager.connection\nprint('rails:', conn.guardrails)",
+    'print("sent:", conn.tools().dispatch("send_email", {"to": "eve@evil.example", "subject": "s", "body": "b"}))',
+]
+
+
+def test_guardrails_are_edited_in_the_manager_and_enforced_in_the_kernel(lab: Any, page: Any) -> None:
+    lab.write_notebook("guardrails.ipynb", GUARDRAIL_CELLS)
+    open_notebook(page, lab.notebook_url("guardrails.ipynb"))
+    run_cell(page, 0)
+    box = cell(page, 0).get_by_test_id("guardrails")
+    box.wait_for()
+    assert "No guardrails" in box.inner_text()
+    run_cell(page, 1)
+    wait_for_output(page, 1, "rails: Guardrails(no limits)")
+    box.get_by_label("Allowed recipients", exact=True).fill("*@acme-analytics.example")
+    box.get_by_label("Max sends per hour", exact=True).fill("5")
+    box.locator("button[name=apply-guardrails]").click()
+    box.get_by_text("only to *@acme-analytics.example; at most 5 sends per hour").wait_for()
+    run_cell(page, 1)
+    wait_for_output(page, 1, "max_sends_per_hour=5")
+    run_cell(page, 2)
+    refused = wait_for_output(page, 2, "GuardrailError")
+    assert "eve@evil.example" in refused
+    box.get_by_label("Max recipients per message", exact=True).fill("0")
+    box.locator("button[name=apply-guardrails]").click()
+    assert "at least 1" in box.get_by_test_id("guardrails-error").inner_text()
