@@ -26,6 +26,9 @@ export interface FormValues {
   ca_file: string;
   verify_tls: boolean;
   timeout: number;
+  /** "password", or "oauth2" (then `oauth` holds the provider's settings, never a secret). */
+  auth: "password" | "oauth2";
+  oauth: Record<string, unknown> | null;
 }
 
 export const FIELD_LABELS: Record<keyof FormValues, string> = {
@@ -41,6 +44,8 @@ export const FIELD_LABELS: Record<keyof FormValues, string> = {
   ca_file: "CA file",
   verify_tls: "Verify TLS certificates",
   timeout: "Timeout (s)",
+  auth: "Authentication",
+  oauth: "OAuth provider",
 };
 
 export function defaultPort(encryption: EncryptionName, protocol: Protocol): number {
@@ -82,6 +87,11 @@ export function normalizeValues(raw: Partial<Record<keyof FormValues, unknown>>)
     ca_file: text(raw.ca_file),
     verify_tls: raw.verify_tls === undefined ? true : Boolean(raw.verify_tls),
     timeout: Number.isFinite(timeout) ? timeout : 30,
+    auth: raw.auth === "oauth2" ? "oauth2" : "password",
+    oauth:
+      raw.oauth && typeof raw.oauth === "object"
+        ? { ...(raw.oauth as Record<string, unknown>) }
+        : null,
   };
 }
 

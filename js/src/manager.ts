@@ -27,6 +27,7 @@ import type {
   StatusState,
 } from "./messages";
 import { RequestClient, RequestError } from "./protocol";
+import { renderSignIn } from "./signin";
 import "./manager.css";
 
 export type {
@@ -143,10 +144,30 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   const imapHelp = h("div", { className: "nec-help" });
   const smtpHelp = h("div", { className: "nec-help" });
 
+  // Find settings (Email) first; Authentication after the username (signin.ts).
+  const passwordRow = row("password", "Password", password);
+  const signIn = renderSignIn(model as unknown as Parameters<typeof renderSignIn>[0], {
+    values: () => ({ ...values }),
+    apply: (next) => {
+      values = normalizeValues(next);
+      ports = new PortFollower(values);
+      showValues();
+      pushValues();
+    },
+    authChanged: (oauth) => {
+      passwordRow.hidden = oauth;
+    },
+    status: (state, message) => {
+      statusLine.dataset.state = state;
+      statusLine.textContent = message;
+    },
+  });
   form.append(
+    signIn.find,
     row("name", "Name", textInput("name", "work")),
     row("username", "Username", textInput("username", "alice@example.org")),
-    row("password", "Password", password),
+    signIn.auth,
+    passwordRow,
     row("imap_host", "IMAP Host", textInput("imap_host", "imap.example.org")),
     row("imap_port", "IMAP Port", portInput("imap")),
     row("imap_encryption", "IMAP Encryption", encryptionSelect("imap", imapHelp), imapHelp),
@@ -493,6 +514,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     for (const [event, handler] of handlers) model.off(event, handler);
     client.dispose();
     guardrails.dispose();
+    signIn.dispose();
   };
 }
 

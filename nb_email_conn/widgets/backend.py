@@ -38,9 +38,8 @@ class KernelBackend:
 
     def test_connection(self, config: ConnectionConfig, password: str | None) -> dict[str, Any]:
         from ..diagnostics import test_connection
-        from ..secrets import get_password
 
-        report = test_connection(config, password if password is not None else get_password(config.name))
+        report = test_connection(config, password)  # None: the stored password, or an OAuth sign-in's tokens
         result: dict[str, Any] = report.to_dict()
         return result
 

@@ -25,6 +25,7 @@ from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
 from .manager_guardrails import GuardrailsState, guardrails_state, load_guardrails, save_guardrails
+from .manager_signin import SignInMixin
 from .messages import (
     ConnectionTestResult,
     EmptyState,
@@ -110,7 +111,7 @@ def report_state(report: Mapping[str, Any]) -> ReportState:
     return state
 
 
-class ConnectionManager(anywidget.AnyWidget):
+class ConnectionManager(SignInMixin, anywidget.AnyWidget):
     """The connection form: fill it, Test connection, Save, then use ``manager.connection``.
 
     ``ConnectionManager()`` starts empty; ``ConnectionManager(config)`` or
@@ -186,6 +187,7 @@ class ConnectionManager(anywidget.AnyWidget):
         self._router.register("forget", self._handle_forget)
         self._router.register("set_policy", self._handle_set_policy)
         self._router.register("set_guardrails", self._handle_set_guardrails)
+        self._setup_sign_in(lambda config: _form_values(config, {}), config_from_values)  # Find settings, Sign in
 
     # --- public -----------------------------------------------------------------------
     @property
@@ -347,7 +349,7 @@ class ConnectionManager(anywidget.AnyWidget):
             return sent
         if self._password is not None:
             return self._password.reveal()
-        if required_unless_saved and self._saved_name != config.name:
+        if required_unless_saved and self._saved_name != config.name and config.auth == "password":
             raise InvalidInputError("Type the password (or app password) first.", field="password")
         return None  # the saved connection's stored secret
 

@@ -1,0 +1,459 @@
+// The manager's "Find settings" and "Sign in" parts: an Email field whose button asks the
+// kernel to discover the settings (nec.discover) and fills the form, saying where they came
+// from; an Authentication choice (Password / OAuth 2.0); for OAuth, Microsoft or Google with
+// the app's client id, and "Sign in with …" that shows the device code and the link to open
+// (or the browser link and a box to paste the redirected address), with a live status.
+// Kernel side: nb_email_conn/widgets/manager_signin.py. Nothing secret enters the model: the
+// client secret travels in the one sign_in request and its input is cleared.
+
+import { clear, h } from "./dom";
+import { type MessageModel, RequestClient, RequestError } from "./protocol";
+
+/** One `discover` result (widgets/manager_signin.py DiscoveredOption). */
+export interface DiscoveredOption {
+  label: string;
+  source: string;
+  secure: boolean;
+  auth: "password" | "oauth2";
+  oauth_provider: string | null;
+  warnings: string[];
+  notes: string[];
+  values: Record<string, unknown>;
+}
+
+export type SignInKind = "pending" | "signed_in" | "denied" | "expired" | "failed" | "cancelled";
+
+/** The `sign_in` trait (SignInState), or {} before any sign-in. */
+export interface SignInState {
+  state: SignInKind;
+  method: "device" | "browser";
+  provider: string;
+  message: string;
+  verification_uri: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  authorization_url: string | null;
+}
+
+export interface DiscoverParams {
+  address: string;
+}
+export interface DiscoverResult {
+  count: number;
+}
+export interface SignInParams {
+  values: Record<string, unknown>;
+  provider: "microsoft" | "google";
+  client_id: string;
+  tenant?: string;
+  client_secret?: string;
+  method?: "device" | "browser";
+  session_only?: boolean;
+}
+export interface SignInResult {
+  state: SignInKind;
+  method: "device" | "browser";
+}
+export interface CompleteSignInParams {
+  url: string;
+}
+
+export type SignInMethods = {
+  discover: { params: DiscoverParams; result: DiscoverResult };
+  sign_in: { params: SignInParams; result: SignInResult };
+  complete_sign_in: { params: CompleteSignInParams; result: SignInResult };
+  cancel_sign_in: { params: Record<string, never>; result: SignInResult | Record<string, never> };
+};
+
+export const SOURCE_LABELS: Record<string, string> = {
+  builtin: "the built-in provider table",
+  autoconfig: "the domain's autoconfig file",
+  "well-known": "the domain's .well-known file",
+  ispdb: "Thunderbird's ISPDB",
+  srv: "DNS SRV records",
+  mx: "the domain's mail provider (MX)",
+  guess: "a probed guess",
+};
+
+interface SignInModel extends MessageModel {
+  get(key: "discovered"): DiscoveredOption[] | undefined;
+  get(key: "sign_in"): SignInState | Record<string, never> | undefined;
+  get(key: "values"): Record<string, unknown> | undefined;
+  get(key: "session_only"): boolean | undefined;
+  on(eventName: string, callback: (...args: unknown[]) => void): void;
+  off(eventName: string, callback: (...args: unknown[]) => void): void;
+}
+
+export interface SignInHooks {
+  /** The form's current values (as the manager keeps them). */
+  values(): Record<string, unknown>;
+  /** Apply new values to the form (the manager pushes them to the kernel). */
+  apply(values: Record<string, unknown>): void;
+  /** The Authentication choice changed: the manager shows or hides the password. */
+  authChanged(oauth: boolean): void;
+  /** Show a status line message. */
+  status(state: "idle" | "working" | "ok" | "error", message: string): void;
+}
+
+/** "microsoft" / "google" from the form's oauth settings (values.oauth.name), else null. */
+export function presetOf(values: Record<string, unknown>): "microsoft" | "google" | null {
+  const oauth = values.oauth;
+  if (oauth && typeof oauth === "object") {
+    const name = (oauth as Record<string, unknown>).name;
+    if (name === "microsoft" || name === "google") return name;
+  }
+  return null;
+}
+
+/** The Microsoft tenant in the saved token endpoint, else "common". */
+export function tenantOf(values: Record<string, unknown>): string {
+  const oauth = values.oauth as Record<string, unknown> | undefined;
+  const endpoint = typeof oauth?.token_endpoint === "string" ? oauth.token_endpoint : "";
+  const match = /^https:\/\/login\.microsoftonline\.com\/([^/]+)\//.exec(endpoint);
+  return match?.[1] ?? "common";
+}
+
+export function isSignInState(value: unknown): value is SignInState {
+  return typeof value === "object" && value !== null && "state" in value && "method" in value;
+}
+
+export function renderSignIn(
+  model: SignInModel,
+  hooks: SignInHooks,
+): { find: HTMLElement; auth: HTMLElement; dispose: () => void } {
+  const client = new RequestClient<SignInMethods>(model, 30_000);
+  const id = `nec-s-${Math.random().toString(36).slice(2, 9)}`;
+
+  // --- Email + Find settings ------------------------------------------------------------
+  const email = h("input", {
+    attrs: {
+      type: "email",
+      name: "email",
+      id: `${id}-email`,
+      placeholder: "alice@example.org",
+      spellcheck: "false",
+      autocomplete: "email",
+    },
+  });
+  const findButton = h("button", {
+    text: "Find settings",
+    attrs: { type: "button", name: "find-settings" },
+  });
+  const findError = h("div", { className: "nec-error", attrs: { "data-error-for": "address" } });
+  const foundBox = h("div", { className: "nec-found", attrs: { "data-testid": "discovered" } });
+  const find = h("div", { className: "nec-find" }, [
+    h("div", { className: "nec-row" }, [
+      h("label", { text: "Email", attrs: { for: email.id } }),
+      h("div", { className: "nec-cell" }, [
+        h("div", { className: "nec-inline" }, [email, findButton]),
+        findError,
+        foundBox,
+      ]),
+    ]),
+  ]);
+
+  async function findSettings(): Promise<void> {
+    const address = email.value.trim();
+    findError.textContent = "";
+    if (!address) {
+      findError.textContent = "Enter your email address.";
+      return;
+    }
+    findButton.disabled = true;
+    hooks.status("working", `Looking up the settings of ${address}…`);
+    try {
+      const result = await client.request("discover", { address }, { timeoutMs: 40_000 });
+      if (result.count === 0) findError.textContent = "Nothing found: fill in the servers below.";
+    } catch (error) {
+      const message = error instanceof RequestError ? error.message : String(error);
+      findError.textContent = message;
+      hooks.status("error", message);
+    } finally {
+      findButton.disabled = false;
+    }
+  }
+  findButton.addEventListener("click", () => void findSettings());
+  email.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      void findSettings();
+    }
+  });
+
+  function showFound(): void {
+    clear(foundBox);
+    const options = model.get("discovered") ?? [];
+    options.forEach((option, index) => {
+      const where = SOURCE_LABELS[option.source] ?? option.source;
+      const use = h("button", {
+        text: index === 0 ? "In use" : "Use these",
+        attrs: { type: "button", name: "use-discovered" },
+        dataset: { index: String(index) },
+      });
+      use.disabled = index === 0 && !foundBox.dataset.changed;
+      use.addEventListener("click", () => {
+        hooks.apply({ ...hooks.values(), ...option.values });
+        showAuth();
+      });
+      const line = h(
+        "div",
+        {
+          className: option.secure ? "nec-found-row" : "nec-found-row nec-warning",
+          dataset: { source: option.source, secure: String(option.secure) },
+        },
+        [
+          h("span", {
+            text: `${option.secure ? "✓" : "⚠"} ${option.label.split(":")[0]} (from ${where}) `,
+          }),
+          use,
+        ],
+      );
+      for (const warning of option.warnings) {
+        line.append(h("div", { className: "nec-help nec-warning-text", text: warning }));
+      }
+      for (const note of option.notes) line.append(h("div", { className: "nec-help", text: note }));
+      foundBox.append(line);
+    });
+  }
+
+  // --- Authentication -------------------------------------------------------------------
+  const authSelect = h("select", { attrs: { name: "auth", id: `${id}-auth` } }, [
+    h("option", { text: "Password (or app password)", attrs: { value: "password" } }),
+    h("option", { text: "OAuth 2.0 (sign in with the provider)", attrs: { value: "oauth2" } }),
+  ]);
+  const providerSelect = h("select", { attrs: { name: "oauth_provider", id: `${id}-provider` } }, [
+    h("option", { text: "Microsoft (Outlook.com, Microsoft 365)", attrs: { value: "microsoft" } }),
+    h("option", { text: "Google (Gmail, Google Workspace)", attrs: { value: "google" } }),
+  ]);
+  const clientId = h("input", {
+    attrs: {
+      type: "text",
+      name: "client_id",
+      id: `${id}-client`,
+      spellcheck: "false",
+      placeholder: "application (client) id of your app registration",
+    },
+  });
+  const tenant = h("input", {
+    attrs: {
+      type: "text",
+      name: "tenant",
+      id: `${id}-tenant`,
+      spellcheck: "false",
+      placeholder: "common, organizations, consumers or your tenant id",
+    },
+  });
+  const clientSecret = h("input", {
+    attrs: {
+      type: "password",
+      name: "client_secret",
+      id: `${id}-secret`,
+      autocomplete: "off",
+      placeholder: "client secret of the Desktop app client (kept in the keyring)",
+    },
+  });
+  const signInButton = h("button", { text: "Sign in", attrs: { type: "button", name: "sign-in" } });
+  const cancelSignIn = h("button", {
+    text: "Cancel sign-in",
+    attrs: { type: "button", name: "cancel-sign-in" },
+  });
+  const signInError = h("div", {
+    className: "nec-error",
+    attrs: { "data-error-for": "client_id" },
+  });
+  const flowBox = h("div", {
+    className: "nec-signin-flow",
+    attrs: { "data-testid": "sign-in", role: "status", "aria-live": "polite" },
+  });
+  const pasteInput = h("input", {
+    attrs: {
+      type: "text",
+      name: "redirected_url",
+      id: `${id}-paste`,
+      spellcheck: "false",
+      placeholder: "paste the address the browser ended on (http://127.0.0.1:…/?code=…)",
+    },
+  });
+  const pasteButton = h("button", {
+    text: "Finish sign-in",
+    attrs: { type: "button", name: "complete-sign-in" },
+  });
+  const pasteRow = h("div", { className: "nec-inline nec-paste" }, [pasteInput, pasteButton]);
+
+  function labelled(label: string, input: HTMLElement, key: string): HTMLElement {
+    return h("div", { className: "nec-row", dataset: { oauthField: key } }, [
+      h("label", { text: label, attrs: { for: input.id } }),
+      h("div", { className: "nec-cell" }, [input]),
+    ]);
+  }
+  const tenantRow = labelled("Tenant", tenant, "tenant");
+  const secretRow = labelled("Client secret", clientSecret, "client_secret");
+  const oauthBox = h("div", { className: "nec-oauth" }, [
+    labelled("Provider", providerSelect, "provider"),
+    labelled("Client id", clientId, "client_id"),
+    tenantRow,
+    secretRow,
+    h("div", { className: "nec-buttons" }, [signInButton, cancelSignIn]),
+    signInError,
+    flowBox,
+  ]);
+  const auth = h("div", { className: "nec-auth" }, [
+    h("div", { className: "nec-row" }, [
+      h("label", { text: "Authentication", attrs: { for: authSelect.id } }),
+      h("div", { className: "nec-cell" }, [authSelect]),
+    ]),
+    oauthBox,
+  ]);
+
+  function showAuth(): void {
+    const values = hooks.values();
+    const oauth = values.auth === "oauth2";
+    authSelect.value = oauth ? "oauth2" : "password";
+    const preset = presetOf(values);
+    if (preset) providerSelect.value = preset;
+    const saved = values.oauth as Record<string, unknown> | undefined;
+    if (typeof saved?.client_id === "string" && document.activeElement !== clientId) {
+      clientId.value = saved.client_id;
+    }
+    if (preset === "microsoft" && document.activeElement !== tenant)
+      tenant.value = tenantOf(values);
+    showProviderFields();
+    oauthBox.hidden = !oauth;
+    hooks.authChanged(oauth);
+  }
+
+  function showProviderFields(): void {
+    const google = providerSelect.value === "google";
+    tenantRow.hidden = google;
+    secretRow.hidden = !google;
+    signInButton.textContent = google ? "Sign in with Google" : "Sign in with Microsoft";
+  }
+
+  authSelect.addEventListener("change", () => {
+    hooks.apply({ ...hooks.values(), auth: authSelect.value });
+    showAuth();
+  });
+  providerSelect.addEventListener("change", showProviderFields);
+
+  async function signIn(): Promise<void> {
+    signInError.textContent = "";
+    const id = clientId.value.trim();
+    if (!id) {
+      signInError.textContent = "Enter the client id of your app registration.";
+      return;
+    }
+    const params: SignInParams = {
+      values: { ...hooks.values(), auth: "oauth2" },
+      provider: providerSelect.value === "google" ? "google" : "microsoft",
+      client_id: id,
+      session_only: Boolean(model.get("session_only")),
+    };
+    if (params.provider === "microsoft") params.tenant = tenant.value.trim() || "common";
+    const secret = clientSecret.value;
+    clientSecret.value = ""; // the secret exists only inside this one request
+    if (params.provider === "google" && secret) params.client_secret = secret;
+    signInButton.disabled = true;
+    hooks.status("working", "Starting the sign-in…");
+    try {
+      await client.request("sign_in", params, { timeoutMs: 60_000 });
+    } catch (error) {
+      const message = error instanceof RequestError ? error.message : String(error);
+      signInError.textContent = message;
+      hooks.status("error", message);
+    } finally {
+      signInButton.disabled = false;
+    }
+  }
+  signInButton.addEventListener("click", () => void signIn());
+  cancelSignIn.addEventListener("click", () => void client.request("cancel_sign_in", {}));
+  clientId.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      void signIn();
+    }
+  });
+
+  async function completeSignIn(): Promise<void> {
+    const url = pasteInput.value.trim();
+    if (!url) return;
+    try {
+      await client.request("complete_sign_in", { url }, { timeoutMs: 60_000 });
+      pasteInput.value = "";
+    } catch (error) {
+      signInError.textContent = error instanceof RequestError ? error.message : String(error);
+    }
+  }
+  pasteButton.addEventListener("click", () => void completeSignIn());
+  pasteInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      void completeSignIn();
+    }
+  });
+
+  function showFlow(): void {
+    clear(flowBox);
+    const state = model.get("sign_in");
+    cancelSignIn.hidden = !(isSignInState(state) && state.state === "pending");
+    if (!isSignInState(state)) return;
+    flowBox.dataset.state = state.state;
+    if (state.state === "pending" && state.method === "device" && state.verification_uri) {
+      flowBox.append(
+        h("div", { text: "Open " }, [
+          h("a", {
+            text: state.verification_uri,
+            attrs: { href: state.verification_uri, target: "_blank", rel: "noopener noreferrer" },
+          }),
+          " and enter the code:",
+        ]),
+        h("div", {
+          className: "nec-user-code",
+          text: state.user_code ?? "",
+          attrs: { "data-testid": "user-code" },
+        }),
+      );
+    } else if (state.state === "pending" && state.authorization_url) {
+      flowBox.append(
+        h("div", {}, [
+          h("a", {
+            text: `Open the ${state.provider} sign-in page`,
+            attrs: {
+              href: state.authorization_url,
+              target: "_blank",
+              rel: "noopener noreferrer",
+              "data-testid": "authorization-link",
+            },
+          }),
+        ]),
+        h("div", {
+          className: "nec-help",
+          text: "If the browser is not on the kernel's machine, paste the address it ends on:",
+        }),
+        pasteRow,
+      );
+    }
+    flowBox.append(h("div", { className: "nec-help", text: state.message }));
+  }
+
+  const handlers: Array<[string, () => void]> = [
+    ["change:discovered", showFound],
+    ["change:sign_in", showFlow],
+    ["change:values", showAuth],
+  ];
+  for (const [event, handler] of handlers) model.on(event, handler);
+  const values = hooks.values();
+  if (typeof values.username === "string" && values.username.includes("@"))
+    email.value = values.username;
+  showFound();
+  showAuth();
+  showFlow();
+
+  return {
+    find,
+    auth,
+    dispose: () => {
+      for (const [event, handler] of handlers) model.off(event, handler);
+      client.dispose();
+    },
+  };
+}
