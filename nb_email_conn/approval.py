@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nb_email_conn.approval")
 R = TypeVar("R")
+_AWAIT_ADVICE = "the click could never reach this awaiting call here. Call the synchronous form instead."
 _scoped: contextvars.ContextVar[Approver | None] = contextvars.ContextVar("nb_email_conn_approver", default=None)
 
 
@@ -263,14 +264,10 @@ class Gate:
             await asyncio.to_thread(self._guard, spec, context, arguments, admitted)
             return await asyncio.to_thread(_run, spec, context, arguments, row, admitted.slot)
         would_hang = getattr(self._approver(), "awaiting_would_hang", None)
-        if callable(would_hang) and would_hang():
+        advice = would_hang() if callable(would_hang) else None  # the front end's advice (or True)
+        if advice:
             row.update(decision="not asked", outcome="refused", error="ActionRejectedError")
-            raise ActionRejectedError(
-                spec.name,
-                "this ipykernel cannot deliver the Approve click to a cell that is awaiting it (ipykernel 7.4 "
-                "or newer can). Call the synchronous form instead (it shows the widget and returns a pending "
-                "handle), or upgrade ipykernel.",
-            )
+            raise ActionRejectedError(spec.name, advice if isinstance(advice, str) else _AWAIT_ADVICE)
         # The preview reads the mailbox: off the event loop, so the kernel stays responsive.
         confirmation = await asyncio.to_thread(self._confirmation, spec, context, arguments, admitted)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .frontend import front_end_approver
+from .frontend import front_end_approver, hosted_by_notebook
 from .policy import ActionRequest, Approver, Decision
 
 
@@ -19,10 +19,16 @@ def console_approver(request: ActionRequest) -> Decision:
 
 
 def default_approver() -> Approver | None:
-    """The front end's approver (the inline widget in a kernel), else a console prompt on a terminal."""
+    """The front end's approver (the inline widget in a notebook), else a console prompt on a terminal.
+
+    Never the console inside a notebook server: its terminal (``marimo run`` started from one) is
+    not where the reviewer looks, and the page would wait for an answer typed there.
+    """
     approver = front_end_approver()
     if approver is not None:
         return approver
+    if hosted_by_notebook():
+        return None
     if sys.stdin is not None and sys.stdin.isatty():
         return console_approver
     return None

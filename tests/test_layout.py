@@ -14,9 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nb_email_conn"
 MAX_LINES = 400
-# The Jupyter layer, and what only it may import.
+# The notebook layer (Jupyter and marimo), and what only it may import.
 JUPYTER_LAYER = "nb_email_conn.widgets"
-JUPYTER_MODULES = ("ipywidgets", "anywidget", "IPython", "traitlets", "ipykernel", "comm")
+JUPYTER_MODULES = ("ipywidgets", "anywidget", "IPython", "traitlets", "ipykernel", "comm", "marimo")
 # Who may reach into the Jupyter layer: the package's re-exports and the command line.
 MAY_IMPORT_JUPYTER = {"nb_email_conn", "nb_email_conn.cli"}
 

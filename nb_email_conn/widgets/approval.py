@@ -10,6 +10,7 @@ gate calls ``report_outcome`` and the widget shows it; a second decision is refu
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -208,16 +209,36 @@ def _ipython_display(widget: Any) -> None:
     display(widget)  # type: ignore[no-untyped-call]
 
 
+OLD_IPYKERNEL_ADVICE = (
+    "this ipykernel cannot deliver the Approve click to a cell that is awaiting it (ipykernel 7.4 or newer "
+    "can). Call the synchronous form instead (it shows the widget and returns a pending handle), or upgrade "
+    "ipykernel."
+)
+# Every approval widget by request id, while it lives: what a PendingAction shows (marimo).
+_shown: weakref.WeakValueDictionary[int, ApprovalWidget] = weakref.WeakValueDictionary()
+
+
+def ipykernel_awaiting_advice() -> str | None:
+    """Why this kernel could not deliver a click to an awaiting cell (None: it can)."""
+    return OLD_IPYKERNEL_ADVICE if awaiting_a_click_would_hang() else None
+
+
 class InlineApprover:
     """The notebook's approver: shows an approval widget per request, returns a Future[Decision]."""
 
     @staticmethod
-    def awaiting_would_hang() -> bool:
-        """The gate asks before an awaited call waits for a click this kernel could not deliver.
+    def awaiting_would_hang() -> str | None:
+        """The gate asks before an awaited call waits for a click this kernel could not deliver;
+        the answer is the advice it gives instead (None: awaiting works).
 
         Clicks arrive as comm messages, which older kernels handle only once the cell ends.
         """
-        return awaiting_a_click_would_hang()
+        return ipykernel_awaiting_advice()
+
+    @staticmethod
+    def widget_for(request: ActionRequest) -> ApprovalWidget | None:
+        """The widget showing ``request``, if one does."""
+        return _shown.get(request.id)
 
     def __init__(self, *, display: Callable[[Any], None] | None = None) -> None:
         self._display = display or _ipython_display
@@ -228,6 +249,7 @@ class InlineApprover:
         widget = ApprovalWidget(request)
         with self._lock:
             self._widgets[request.id] = widget
+        _shown[request.id] = widget
         self._display(widget)
         return widget.future
 
