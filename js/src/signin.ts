@@ -43,7 +43,7 @@ export interface DiscoverResult {
 }
 export interface SignInParams {
   values: Record<string, unknown>;
-  provider: "microsoft" | "google";
+  provider: "microsoft" | "google" | "configured";
   client_id: string;
   tenant?: string;
   client_secret?: string;
@@ -95,12 +95,16 @@ export interface SignInHooks {
   status(state: "idle" | "working" | "ok" | "error", message: string): void;
 }
 
-/** "microsoft" / "google" from the form's oauth settings (values.oauth.name), else null. */
-export function presetOf(values: Record<string, unknown>): "microsoft" | "google" | null {
+/** "microsoft" / "google" from the form's oauth settings (values.oauth.name), "configured" for
+ * any other provider set up in Python, else null. */
+export function presetOf(
+  values: Record<string, unknown>,
+): "microsoft" | "google" | "configured" | null {
   const oauth = values.oauth;
   if (oauth && typeof oauth === "object") {
     const name = (oauth as Record<string, unknown>).name;
     if (name === "microsoft" || name === "google") return name;
+    if (typeof name === "string" && name) return "configured";
   }
   return null;
 }
@@ -225,6 +229,8 @@ export function renderSignIn(
     h("option", { text: "Microsoft (Outlook.com, Microsoft 365)", attrs: { value: "microsoft" } }),
     h("option", { text: "Google (Gmail, Google Workspace)", attrs: { value: "google" } }),
   ]);
+  const configuredOption = h("option", { text: "As configured", attrs: { value: "configured" } });
+  providerSelect.append(configuredOption);
   const clientId = h("input", {
     attrs: {
       type: "text",
@@ -310,6 +316,9 @@ export function renderSignIn(
     const oauth = values.auth === "oauth2";
     authSelect.value = oauth ? "oauth2" : "password";
     const preset = presetOf(values);
+    const name = (values.oauth as Record<string, unknown> | null)?.name;
+    configuredOption.hidden = preset !== "configured";
+    configuredOption.textContent = `As configured in Python (${String(name ?? "")})`;
     if (preset) providerSelect.value = preset;
     const saved = values.oauth as Record<string, unknown> | undefined;
     if (typeof saved?.client_id === "string" && document.activeElement !== clientId) {
@@ -323,10 +332,15 @@ export function renderSignIn(
   }
 
   function showProviderFields(): void {
-    const google = providerSelect.value === "google";
-    tenantRow.hidden = google;
-    secretRow.hidden = !google;
-    signInButton.textContent = google ? "Sign in with Google" : "Sign in with Microsoft";
+    const choice = providerSelect.value;
+    tenantRow.hidden = choice !== "microsoft";
+    secretRow.hidden = choice !== "google";
+    signInButton.textContent =
+      choice === "google"
+        ? "Sign in with Google"
+        : choice === "microsoft"
+          ? "Sign in with Microsoft"
+          : "Sign in";
   }
 
   authSelect.addEventListener("change", () => {
@@ -342,9 +356,10 @@ export function renderSignIn(
       signInError.textContent = "Enter the client id of your app registration.";
       return;
     }
+    const choice = providerSelect.value;
     const params: SignInParams = {
       values: { ...hooks.values(), auth: "oauth2" },
-      provider: providerSelect.value === "google" ? "google" : "microsoft",
+      provider: choice === "google" || choice === "configured" ? choice : "microsoft",
       client_id: id,
       session_only: Boolean(model.get("session_only")),
     };
