@@ -124,8 +124,13 @@ def _decision(answer: Any) -> Decision:
 
 
 def _can_elicit(context: Any) -> bool:
+    """The client declared form elicitation (an empty ``elicitation`` object means form, as in
+    2025-06-18; a client that declares only URL mode cannot show the form)."""
     capabilities = getattr(context.session, "client_capabilities", None)
-    return getattr(capabilities, "elicitation", None) is not None
+    elicitation = getattr(capabilities, "elicitation", None)
+    if elicitation is None:
+        return False
+    return getattr(elicitation, "form", None) is not None or getattr(elicitation, "url", None) is None
 
 
 class ElicitingApprover:
