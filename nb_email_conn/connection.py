@@ -1,14 +1,12 @@
 """``EmailConnection``: the registry's functions as methods, each gated by its policy, sync and ``_async``.
 
-Naming convention: every function ``f`` has an awaitable twin ``f_async`` with the same
-arguments (``search_emails`` / ``search_emails_async``). The synchronous form works in
-scripts, notebooks and worker threads; the awaitable form is for async code (top-level
-``await`` in Jupyter, agent frameworks). What each function does is described once, in
-``functions/``; the methods here only carry the signatures and docstrings people read.
+Naming convention: every function ``f`` has an awaitable twin ``f_async`` with the same arguments (``search_emails`` /
+``search_emails_async``). The synchronous form works in scripts, notebooks and worker threads; the awaitable form is for
+async code (top-level ``await`` in Jupyter, agent frameworks). What each function does is described once, in
+``functions/``; the methods here (and in ``analysis.py``) only carry the signatures and docstrings people read.
 
-A synchronous call under *Enabled with confirmation* made on the kernel's main thread
-returns a :class:`PendingAction` (the action runs on the reviewer's click), hence the
-``Gated[T]`` return types; awaited forms always return the result.
+A synchronous call under *Enabled with confirmation* made on the kernel's main thread returns a :class:`PendingAction`
+(the action runs on the reviewer's click), hence the ``Gated[T]`` return types; awaited forms always return the result.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from .aliases import Gated, Refs
+from .analysis import AnalysisMethods
 from .approval import Gate
 from .approvers import default_approver
 from .config import ConnectionConfig
@@ -48,7 +47,7 @@ R = TypeVar("R")
 Attachments: TypeAlias = "AttachmentSpec | Iterable[AttachmentSpec] | None"
 
 
-class EmailConnection:
+class EmailConnection(AnalysisMethods):
     """One mailbox: IMAP for reading and changing mail, SMTP for sending.
 
     ``password=None`` reads the secret store (keyring or session-only); OAuth: the sign-in's tokens.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
@@ -206,3 +207,32 @@ GET_EMAIL: FunctionSpec[Email] = FunctionSpec(
     returns="`Email` (text, html, attachments, headers; safe rich display)",
     positional=("ref",),
 )
+
+
+# -- thread (governed by search_emails' policy: it is a search) ----------------------------------
+def _prepare_thread(arguments: Arguments) -> Arguments:
+    return {"ref": one_ref(arguments["ref"], "thread")}
+
+
+def _thread(context: Context, arguments: Arguments) -> pd.DataFrame:
+    from ..imap.internals import raw_imap
+    from ..imap.threads import thread_rows
+
+    ref = MessageRef.parse(arguments["ref"])
+    context.mailbox.own_ref(ref)
+    session = context.session
+    folder = session.resolve_folder(ref.folder, "ref")
+    config = session.config
+    ref = MessageRef(folder, ref.uidvalidity, ref.uid, ref.user, ref.host)
+
+    def work(client: Any) -> pd.DataFrame:
+        session.select_checked(client, folder, ref.uidvalidity, readonly=True)
+        return thread_rows(
+            raw_imap(client), ref, esearch=session.has("ESEARCH"), user=config.username, host=config.imap_host.lower()
+        )
+
+    return session.run(f"reading the thread in {folder!r}", work, idempotent=True)
+
+
+THREAD = replace(SEARCH_EMAILS, prepare=_prepare_thread, run=_thread, positional=("ref",))
+"""``conn.thread(ref)``: a search, so under ``search_emails``' policy and in the audit log as one."""

@@ -25,6 +25,7 @@ Column types (the same for an empty result):
 ``has_attachments``   bool                        from BODYSTRUCTURE
 ``message_id``        string
 ``in_reply_to``       string
+``thread_id``         string                      the conversation (``threads.py``); never NA
 ====================  ==========================  =========================================
 
 Text columns use pandas' ``"string"`` dtype; a missing header is ``""`` (never NA), so
@@ -55,6 +56,7 @@ from ..message.headers import (
     without_nul,
 )
 from ..refs import MessageRef
+from ..threads import thread_ids
 from .dates import DATETIME, header_dates, header_dates_one_by_one, internal_dates, internal_dates_one_by_one
 
 __all__ = [
@@ -65,7 +67,7 @@ __all__ = [
 
 COLUMNS: tuple[str, ...] = (
     "ref", "folder", "uid", "date", "received", "from_name", "from_addr", "to", "cc", "subject",
-    "flags", "seen", "flagged", "answered", "size", "has_attachments", "message_id", "in_reply_to",
+    "flags", "seen", "flagged", "answered", "size", "has_attachments", "message_id", "in_reply_to", "thread_id",
 )  # fmt: skip
 _STRING: Final = "string"
 DTYPES: dict[str, Any] = {
@@ -81,12 +83,12 @@ DTYPES: dict[str, Any] = {
     "has_attachments": "bool",
 }
 # The header fields fetched for a row, in the order HeaderColumns._fields returns them.
-HEADER_FIELDS = ("date", "from", "to", "cc", "subject", "message-id", "in-reply-to")
+HEADER_FIELDS = ("date", "from", "to", "cc", "subject", "message-id", "in-reply-to", "references")
 
 _FIELD_INDEX: dict[bytes, int] = {name.encode(): index for index, name in enumerate(HEADER_FIELDS)}
 _NO_FIELDS: list[str | None] = [None] * len(HEADER_FIELDS)
 # The usual spelling of each HEADER_FIELDS name (what most mail software writes), in that order.
-_USUAL_ORDER = ("Date", "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To")
+_USUAL_ORDER = ("Date", "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References")
 _USUAL_NAMES = frozenset(_USUAL_ORDER)
 
 
@@ -108,6 +110,7 @@ class HeaderColumns:
         self.subject: list[str] = []
         self.message_id: list[str] = []
         self.in_reply_to: list[str] = []
+        self.references: list[str] = []  # as written (folded); only threads.py reads it
         self._names: dict[str, int] = {}  # raw field name (any case) -> index in HEADER_FIELDS, -1 if unused
 
     def columns(self) -> dict[str, list[str]]:
@@ -121,7 +124,7 @@ class HeaderColumns:
         if not blocks:
             return
         rows = [self._fields(block) if block else _NO_FIELDS for block in blocks]
-        date, sender, to, cc, subject, message_id, in_reply_to = zip(*rows, strict=True)
+        date, sender, to, cc, subject, message_id, in_reply_to, references = zip(*rows, strict=True)
         # Columns whose values repeat (senders, recipients, replies) are cleaned per distinct value.
         senders = {value: first_address(clean_text(value)) for value in set(sender)}
         recipients = {value: _address_list(clean_text(value)) for value in {*to, *cc}}
@@ -135,6 +138,7 @@ class HeaderColumns:
         self.subject += [encoded.get(text, text) for text in subjects] if encoded else subjects
         self.message_id += map(clean_text, message_id)
         self.in_reply_to += map({value: clean_text(value) for value in set(in_reply_to)}.__getitem__, in_reply_to)
+        self.references += [value or "" for value in references]
 
     def add(self, block: bytes | None) -> None:
         self.extend([block])
@@ -207,7 +211,8 @@ def build_frame(
     """The search result from raw columns (as produced by ``fetch.fetch_rows``), newest first.
 
     ``columns`` holds ``uid``, ``flags``, ``size``, ``internaldate``, ``has_attachments`` and
-    the ``header_values`` fields (``date`` as the raw header string).
+    the ``header_values`` fields (``date`` as the raw header string), and ``references``
+    when fetched (the ``thread_id`` links; without it, Message-ID and In-Reply-To only).
     """
     uids = columns["uid"]
     if not uids:
@@ -238,6 +243,8 @@ def build_frame(
     }
     for name in ("from_name", "from_addr", "to", "cc", "subject", "message_id", "in_reply_to"):
         data[name] = pd.array(columns[name], dtype=_STRING)
+    threads = thread_ids(columns["message_id"], columns["in_reply_to"], columns.get("references"), refs)
+    data["thread_id"] = pd.array(threads, dtype=_STRING)
     frame = pd.DataFrame({name: data[name] for name in COLUMNS})
     return sort_newest_first(frame)
 

@@ -1,0 +1,121 @@
+"""Conversation threads: the ``thread_id`` column of search rows, from Message-ID, In-Reply-To and References.
+
+Two messages are in one thread when a chain of Message-IDs links them: one's Message-ID is
+named in the other's In-Reply-To or References, or both name the same id (also the id of a
+message that is not in the folder, such as a middle message deleted or never received).
+Subjects are never used: two "Re: hello" with no common id are two threads.
+
+The links are computed over the rows at hand (the whole result of a search), with a
+union-find over message ids. A thread's id is a short hash of its *root*: the first id of
+the References (else In-Reply-To) of each message, followed up through the messages
+present, the smallest of them when they still disagree; so every row of one conversation
+gets the same id in any search that holds the whole conversation, cached or not. A row
+with no id at all is its own thread, named after its ref.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+__all__ = ["message_ids", "thread_ids"]
+
+_ID = re.compile(r"<([^<>]+)>")
+_WS = re.compile(r"\s+")
+
+
+def message_ids(value: str, *, bare: bool = False) -> list[str]:
+    """The ids of a Message-ID / In-Reply-To / References value, without angle brackets.
+
+    Ids are the ``<...>`` tokens (whitespace inside removed); a value without any is read as
+    whitespace-separated words containing ``@`` (``bare=True``, for Message-ID: the whole
+    value when it is one word).
+    """
+    if not value:
+        return []
+    if "<" in value:
+        found = [_WS.sub("", token) for token in _ID.findall(value)]
+        return [token for token in found if token]
+    words = value.split()
+    if bare and len(words) == 1:
+        return words
+    return [word for word in words if "@" in word]
+
+
+def _name(root: str) -> str:
+    return hashlib.blake2b(root.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def thread_ids(
+    message_id: Sequence[str],
+    in_reply_to: Sequence[str],
+    references: Sequence[str] | None,
+    refs: Sequence[str],
+) -> list[str]:
+    """One thread id per row (16 hex digits), equal exactly for rows linked by their ids."""
+    count = len(refs)
+    refs_column: Sequence[str] = references if references is not None else [""] * count
+    parent: dict[str, str] = {}  # union-find over ids: id -> an id of the same thread, closer to its set's name
+
+    def find(node: str) -> str:
+        root = node
+        while (up := parent[root]) != root:
+            root = up
+        while (up := parent[node]) != root:  # path compression
+            parent[node] = root
+            node = up
+        return root
+
+    own: list[str | None] = []
+    tops: list[str | None] = []
+    children: dict[str, str] = {}  # a present message's id -> the top of its own chain
+    for index in range(count):
+        mine = message_ids(message_id[index], bare=True)
+        chain = message_ids(refs_column[index]) or message_ids(in_reply_to[index])
+        extra = message_ids(in_reply_to[index]) if refs_column[index] else []
+        ids = [*mine[:1], *chain, *extra]
+        own.append(mine[0] if mine else None)
+        top = chain[0] if chain else (mine[0] if mine else None)
+        tops.append(top)
+        if mine and top is not None and top != mine[0]:
+            children.setdefault(mine[0], top)
+        if not ids:
+            continue
+        known = {find(node) for node in ids if node in parent}
+        if known:
+            root = min(known)
+            for other in known:
+                parent[other] = root
+        else:
+            root = ids[0]
+            parent[root] = root
+        for node in ids:
+            if node not in parent:
+                parent[node] = root
+
+    # Each set's name: its members' tops, followed up through present messages, the smallest.
+    best: dict[str, str] = {}
+    for top in tops:
+        if top is None:
+            continue
+        seen = {top}
+        while (up := children.get(top)) is not None and up not in seen:
+            seen.add(up)
+            top = up
+        key = find(top)
+        if key not in best or top < best[key]:
+            best[key] = top
+    names: dict[str, str] = {}
+    result: list[str] = []
+    for index in range(count):
+        top = tops[index]
+        if top is None:
+            result.append(_name("\x00ref " + refs[index]))
+            continue
+        key = find(top)
+        name = names.get(key)
+        if name is None:
+            name = names[key] = _name(best[key])
+        result.append(name)
+    return result
