@@ -46,6 +46,18 @@ class Attachment:
             "inline": self.inline,
         }
 
+    def to_dataframe(self, **kwargs: Any) -> pd.DataFrame:
+        """The attached table as a DataFrame: CSV, TSV, JSON (records or lines), Excel (first sheet) or Parquet.
+
+        The format comes from the content type, then the file extension (``format="csv"`` forces
+        one); other keyword arguments go to the pandas reader (``sep=``, ``dtype=``, ``sheet_name=``).
+        Any other file, a broken one, or one over ``max_bytes`` (default 100 MB) raises
+        :class:`~nb_email_conn.InvalidInputError`.
+        """
+        from .tables import read_table
+
+        return read_table(self, **kwargs)
+
 
 @dataclass(repr=False)
 class Email:
