@@ -37,6 +37,7 @@ log = logging.getLogger("nb_email_conn.oauth")
 
 _ADVICE: dict[str, str] = {
     "access_denied": "the sign-in was declined. Run nec.sign_in(cfg) again to retry.",
+    "authorization_declined": "the sign-in was declined. Run nec.sign_in(cfg) again to retry.",
     "expired_token": "the sign-in code expired before it was used. Run nec.sign_in(cfg) again.",
     "invalid_grant": "the provider no longer accepts this sign-in (revoked, expired or already used). "
     "Sign in again with nec.sign_in(cfg).",

@@ -102,7 +102,8 @@ class SignInFlow:
 
     def _fail(self, exc: EmailConnError) -> None:
         error = getattr(exc, "error", None)
-        status: Status = "denied" if error == "access_denied" else "expired" if error == "expired_token" else "failed"
+        denied = error in ("access_denied", "authorization_declined")  # the RFC's name, then Microsoft's
+        status: Status = "denied" if denied else "expired" if error == "expired_token" else "failed"
         self._finish(status, exc)
 
     # -- waiting ----------------------------------------------------------------------------------

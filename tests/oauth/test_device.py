@@ -167,3 +167,23 @@ def test_sign_in_needs_an_oauth_config(oauth_server: OAuthServer) -> None:
     assert info.value.field == "auth"
     with pytest.raises(nec.InvalidInputError):
         nec.sign_in(config_for(oauth_server), method="magic")  # type: ignore[arg-type]
+
+
+def test_microsofts_authorization_declined_counts_as_a_denial(
+    cfg: nec.ConnectionConfig, oauth_server: OAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = nec.sign_in(cfg, method="device")
+    original = oauth_server._device_grant
+
+    def declined(form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        status, data = original(form)
+        return (
+            (400, {"error": "authorization_declined"})
+            if data.get("error") == "authorization_pending"
+            else (status, data)
+        )
+
+    monkeypatch.setattr(oauth_server, "_device_grant", declined)
+    with pytest.raises(nec.AuthenticationError, match="declined"):
+        flow.wait(timeout=5)
+    assert flow.status == "denied"
