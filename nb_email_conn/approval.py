@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from ._async import loop_running_here
 from .audit import AuditLog, error_text, redact
 from .errors import ActionRejectedError, EmailConnError, FunctionDisabledError, GuardrailError, InvalidInputError
-from .guardrails import SENDING_FUNCTIONS, Guardrails, SendWindow, Slot, recipients_of
+from .guardrails import Guardrails, SendWindow, Slot, recipients_of
 from .pending import PendingAction
 from .policy import ActionRequest, Approver, Decision, Policy
 
@@ -125,7 +125,7 @@ class Gate:
         rails = self._guardrails_of()
         dry_run = rails.dry_run and spec.writes
         slot = None
-        if spec.name in SENDING_FUNCTIONS:  # offline: refused before the preview reads anything
+        if spec.sends:  # offline: refused before the preview reads anything
             slot = _refusing(row, self.sends.check, spec.name, rails.max_sends_per_hour, hold=not dry_run)
         return _Admitted(policy, row, rails, slot, dry_run)
 
@@ -139,7 +139,7 @@ class Gate:
     ) -> dict[str, Any] | None:
         """Check the recipients against the guardrails (building the preview if it is needed)."""
         rails = admitted.rails
-        if spec.name not in SENDING_FUNCTIONS or not rails.limits_recipients:
+        if not spec.sends or not rails.limits_recipients:
             return details
         if details is None:
             details = _failing(admitted.row, spec.preview_for, context, arguments)

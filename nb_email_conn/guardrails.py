@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GuardrailError, InvalidInputError
+from .functions import REGISTRY
 from .validation import parse_addresses
 
-SENDING_FUNCTIONS = frozenset({"send_email", "reply_email", "forward_email"})
+SENDING_FUNCTIONS = frozenset(name for name, spec in REGISTRY.items() if spec.sends)
 """The functions that submit mail over SMTP: the ones recipients and the hourly limit apply to."""
 WINDOW_SECONDS = 3600.0
 _RECIPIENT_KEYS = ("to", "cc", "bcc")

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..approval import DecisionDeferred, approver_scope
 from ..errors import ActionRejectedError
-from ..guardrails import SENDING_FUNCTIONS
 from ..policy import ActionRequest, Decision
 from .results import error_result
 
@@ -77,7 +76,7 @@ def tool_annotations(spec: FunctionSpec[Any]) -> dict[str, Any]:
         "read_only_hint": (not spec.writes),
         "destructive_hint": spec.destructive and spec.writes,
         "idempotent_hint": spec.idempotent or (not spec.writes),
-        "open_world_hint": spec.name in SENDING_FUNCTIONS,  # mail to other people
+        "open_world_hint": spec.sends,  # mail to other people
     }
 
 

@@ -138,6 +138,7 @@ REPLY_EMAIL: FunctionSpec[SentEmail] = FunctionSpec(
     editable=(EditableArgument("body", "multiline"), EditableArgument("html", "multiline", "HTML body")),
     positional=("ref", "body"),
     idempotent=False,
+    sends=True,
 )
 
 
@@ -215,4 +216,5 @@ FORWARD_EMAIL: FunctionSpec[SentEmail] = FunctionSpec(
     ),
     positional=("ref", "to", "body"),
     idempotent=False,
+    sends=True,
 )

@@ -154,6 +154,7 @@ SEND_EMAIL: FunctionSpec[SentEmail] = FunctionSpec(
     editable=COMPOSE_EDITABLE,
     positional=("to", "subject", "body"),
     idempotent=False,
+    sends=True,
 )
 
 

@@ -75,6 +75,8 @@ class FunctionSpec(Generic[R]):
     """Changes or removes what is there (delete, move, flags): MCP's destructiveHint."""
     idempotent: bool = True
     """Doing it twice has no further effect (send, reply and forward do not have this)."""
+    sends: bool = False
+    """Submits mail over SMTP: recipient guardrails and the hourly send limit apply."""
 
     @property
     def editable_names(self) -> frozenset[str]:
