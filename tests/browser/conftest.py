@@ -55,6 +55,10 @@ class Lab:
         self.root = root
         self.home = home  # the kernel's NB_EMAIL_CONN_HOME (saved connections)
 
+    def notebook7_url(self, name: str) -> str:
+        """The same notebook in Jupyter Notebook 7 (the notebook package's pages on this server)."""
+        return f"{self.url}/notebooks/{name}?token={self.token}"
+
     def notebook_url(self, name: str) -> str:
         # A workspace per notebook: otherwise JupyterLab reopens the previous test's notebook.
         workspace = name.replace(".", "-")
@@ -128,6 +132,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={root}",
             "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",  # Notebook 7 (/notebooks/…) on the same server
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ],
