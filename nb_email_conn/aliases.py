@@ -18,3 +18,12 @@ Refs: TypeAlias = "str | MessageRef | Iterable[str | MessageRef] | pd.DataFrame 
 
 Gated: TypeAlias = "T | PendingAction[T]"
 """A synchronous call's result: the value, or under confirmation on the kernel's main thread a pending handle."""
+
+
+def ready(value: Gated[T], timeout: float | None = None) -> T:
+    """The result of a synchronous call as its plain type: the value itself, or a
+    :class:`PendingAction`'s result (which waits for the decision off the kernel's loop, and
+    on it raises while the reviewer has not decided). For type-checked scripts and tests."""
+    from .pending import PendingAction
+
+    return value.result(timeout) if isinstance(value, PendingAction) else value
