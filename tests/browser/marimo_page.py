@@ -54,20 +54,21 @@ class MarimoServer:
 
 
 @contextlib.contextmanager
-def marimo_edit(base: Path, name: str, cells: list[str]) -> Iterator[MarimoServer]:
-    """``marimo edit --headless NAME`` (written from ``cells``) until the block ends."""
-    root, home, config = base / "root", base / "nec-home", base / "xdg-config" / "marimo"
-    for folder in (root, home, config):
+def marimo_edit(base: Path, name: str, source: str, config: str = CONFIG) -> Iterator[MarimoServer]:
+    """``marimo edit --headless NAME`` (a notebook file with ``source``) until the block ends."""
+    root, home, config_home = base / "root", base / "nec-home", base / "xdg-config"
+    config_dir = config_home / "marimo"
+    for folder in (root, home, config_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    (config / "marimo.toml").write_text(CONFIG)
-    (root / name).write_text(notebook_source(cells))
+    (config_dir / "marimo.toml").write_text(config)
+    (root / name).write_text(source)
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH")])),
         "NB_EMAIL_CONN_HOME": str(home),
         "PYTHON_KEYRING_BACKEND": "servers.memory_keyring.MemoryKeyring",
-        "XDG_CONFIG_HOME": str(base / "xdg-config"),
+        "XDG_CONFIG_HOME": str(config_home),
         "XDG_CACHE_HOME": str(base / "xdg-cache"),
         "XDG_STATE_HOME": str(base / "xdg-state"),
         "XDG_DATA_HOME": str(base / "xdg-data"),

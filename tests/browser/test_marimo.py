@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from .conftest import _require
-from .marimo_page import MARIMO, cell, console_text, marimo_edit, open_notebook, run_cell, visible, wait_for_console
+from .marimo_page import (
+    MARIMO,
+    cell,
+    console_text,
+    marimo_edit,
+    notebook_source,
+    open_notebook,
+    run_cell,
+    visible,
+    wait_for_console,
+)
 from .test_scenario import USER, fill_form, wait_for_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.dovecot, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -68,7 +78,7 @@ def test_marimo_form_test_save_approve_reject_and_an_awaited_call_refused_with_a
     dovecot, smtp = fresh_mailbox, smtp_starttls
     password = dovecot.users[USER]
     page.set_viewport_size({"width": 1280, "height": 1600})
-    with marimo_edit(tmp_path, "scenario.py", CELLS) as server:
+    with marimo_edit(tmp_path, "scenario.py", notebook_source(CELLS)) as server:
         open_notebook(page, server.url)
         run_cell(page, 0)
         run_cell(page, 1)
