@@ -6,7 +6,9 @@ arrived in clear (``.clear_login``). One thread per connection, blocking sockets
 
 IMAP:  :func:`imap_without_starttls`, :func:`imap_starttls_refused` (NO or BAD),
        :func:`imap_preauth`, :func:`imap_starttls_injection`, :class:`DroppingImapProxy`.
-SMTP:  :func:`smtp_without_starttls`, :func:`smtp_starttls_refused` (454).
+SMTP:  :func:`smtp_without_starttls`, :func:`smtp_starttls_refused` (454), :func:`smtp_without_8bitmime`,
+       :func:`smtp_dropping_in_data`.
+IMAP faults on a real Dovecot (a proxy that rewrites, cuts and stalls): ``mitm.py``, ``faults.py``.
 """
 
 from __future__ import annotations
@@ -399,9 +401,13 @@ class FakeSmtpServer(FakeServer):
 
     login_verbs = ("AUTH",)
 
-    def __init__(self, *, offer_starttls: bool, timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, offer_starttls: bool, offer_8bitmime: bool = True, drop_in_data: bool = False, timeout: float = 10.0
+    ) -> None:
         super().__init__(timeout=timeout)
         self.offer_starttls = offer_starttls
+        self.offer_8bitmime = offer_8bitmime
+        self.drop_in_data = drop_in_data
 
     def handle(self, conn: _Conn) -> None:
         conn.send(b"220 fake.localhost ESMTP fake\r\n")
@@ -410,6 +416,8 @@ class FakeSmtpServer(FakeServer):
             verb = words[0].decode("ascii", "replace").upper() if words else ""
             if verb == "EHLO":
                 extensions = ["fake.localhost", "AUTH PLAIN LOGIN", "8BITMIME", "SIZE 10000000"]
+                if not self.offer_8bitmime:
+                    extensions.remove("8BITMIME")
                 if self.offer_starttls:
                     extensions.insert(1, "STARTTLS")
                 replies = [f"250-{e}" for e in extensions[:-1]] + [f"250 {extensions[-1]}"]
@@ -426,6 +434,9 @@ class FakeSmtpServer(FakeServer):
                     return
             elif verb == "DATA":
                 conn.send(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                if self.drop_in_data:
+                    conn.readline()
+                    return  # the connection closes in the middle of the message
                 while conn.readline() not in (None, b".\r\n", b".\n"):
                     pass
                 conn.send(b"250 2.0.0 accepted\r\n")
@@ -462,3 +473,13 @@ def smtp_without_starttls() -> FakeSmtpServer:
 def smtp_starttls_refused() -> FakeSmtpServer:
     """EHLO lists STARTTLS, which is then answered with 454."""
     return FakeSmtpServer(offer_starttls=True)
+
+
+def smtp_dropping_in_data() -> FakeSmtpServer:
+    """No TLS; accepts MAIL and RCPT, then hangs up in the middle of DATA (the outcome is unknown)."""
+    return FakeSmtpServer(offer_starttls=False, drop_in_data=True)
+
+
+def smtp_without_8bitmime() -> FakeSmtpServer:
+    """No TLS, and EHLO does not list 8BITMIME (a 7-bit-only relay); accepts any AUTH and message."""
+    return FakeSmtpServer(offer_starttls=False, offer_8bitmime=False)
