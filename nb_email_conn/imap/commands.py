@@ -1,4 +1,4 @@
-"""Running commands on the bulk path's wire: one command with literals, or pipelined UID FETCHes.
+"""Running commands on our wire: one command with literals (raw or parsed), or pipelined UID FETCHes.
 
 Tags come from imaplib's counter and are released when their command completes, so
 imapclient stays in step afterwards. Command lines stay short: UID sets of at most
@@ -7,6 +7,7 @@ imapclient stays in step afterwards. Command lines stay short: UID sets of at mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,10 +21,16 @@ Progress = Callable[[int, int], None]
 
 PIPELINE_WINDOW = 4  # FETCH commands in flight at once
 SET_LENGTH = 900  # characters of UID set per command line
+_STATUS_RESPONSE = re.compile(rb"^\* (OK|NO|BAD|PREAUTH)\b ?(\[[^\]\r\n]*\])?", re.IGNORECASE)
 
 
-def run_simple(wire: Wire, tag: bytes, pieces: list[bytes], on_untagged: Callable[[bytes], None]) -> None:
-    """Send a command (waiting for ``+`` before each synchronizing literal) and read to its end."""
+def run_simple(
+    wire: Wire, tag: bytes, pieces: list[bytes], on_untagged: Callable[[bytes], None], action: str = "the search"
+) -> None:
+    """Send a command (waiting for ``+`` before each synchronizing literal) and read to its end.
+
+    Untagged lines go to ``on_untagged`` as they are (those with literals are skipped).
+    """
     try:
         for index, piece in enumerate(pieces):
             wire.send(piece)
@@ -41,15 +48,59 @@ def run_simple(wire: Wire, tag: bytes, pieces: list[bytes], on_untagged: Callabl
                 else:
                     _, status, text = check_tagged(wire, line, (tag,))
                     if status != b"OK":
-                        raise ServerError(
-                            "the IMAP server refused the search: " + text.decode("utf-8", "replace")[:300],
-                            response=text.decode("utf-8", "replace"),
-                        )
+                        raise refused(action, text)
                     if not last:
                         wire.fail("the IMAP server completed a command before its literal was sent")
                     return
     finally:
         wire.finished(tag)
+
+
+def refused(action: str, text: bytes) -> ServerError:
+    """The error for a tagged NO / BAD answer to ``action``."""
+    reason = text.decode("utf-8", "replace")
+    return ServerError(f"the IMAP server refused {action}: {reason[:300]}", response=reason)
+
+
+def run_command(
+    wire: Wire,
+    pieces: list[bytes],
+    tag: bytes,
+    on_response: Callable[[list[Any]], None] | None = None,
+) -> tuple[bytes, bytes]:
+    """Send a command (``+`` awaited before each synchronizing literal); (status, text) of its tagged line.
+
+    Every untagged response goes to ``on_response`` parsed: data responses (FETCH, LIST,
+    STATUS, SEARCH, EXISTS ...) by the general parser, literals included and bounded by the
+    wire; status responses (``* OK [CODE ...] text``) as ``[b"*", b"OK", b"[CODE ...]" or None]``,
+    their free text unparsed. ``* BYE`` is a dropped connection.
+    """
+    try:
+        for index, piece in enumerate(pieces):
+            wire.send(piece)
+            last = index == len(pieces) - 1
+            while True:
+                line = wire.line()
+                if line.startswith(b"* "):
+                    check_untagged(line)
+                    status = _STATUS_RESPONSE.match(line)
+                    if status is not None:
+                        wire.skip_rest(line)  # free text carries no literal; a hostile one is bounded
+                        response: list[Any] = [b"*", status[1].upper(), status[2]]
+                    else:
+                        response = parse_response(wire, line)
+                    if on_response is not None:
+                        on_response(response)
+                elif line.startswith(b"+") and not last:
+                    break  # the server is ready for the literal
+                else:
+                    _, answer, text = check_tagged(wire, line, (tag,))
+                    if answer == b"OK" and not last:
+                        wire.fail("the IMAP server completed a command before its literal was sent")
+                    return answer, text
+    finally:
+        wire.finished(tag)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def fetch_commands(uids: Sequence[int], items: bytes, batch: int) -> list[tuple[bytes, int]]:

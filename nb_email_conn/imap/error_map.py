@@ -26,8 +26,9 @@ from ..tls import security_error
 
 # Failures that leave the connection unusable: the session drops the client on these.
 CONNECTION_LOST: tuple[type[BaseException], ...] = (OSError, EOFError, imaplib.IMAP4.abort)
-# Everything imap_error() translates (anything else is a bug and propagates unchanged).
-MAPPED: tuple[type[BaseException], ...] = (*CONNECTION_LOST, imaplib.IMAP4.error)
+# Everything imap_error() translates (anything else is a bug and propagates unchanged). A decoding
+# error can only come from the server's bytes (our own arguments are checked before sending).
+MAPPED: tuple[type[BaseException], ...] = (*CONNECTION_LOST, imaplib.IMAP4.error, UnicodeDecodeError)
 # errno values that mean "no route to the server" rather than a refusal or a drop.
 _UNREACHABLE = frozenset(
     code
@@ -54,7 +55,7 @@ def imap_error(
     - no answer in time -> :class:`OperationTimeoutError`;
     - unknown host, refused or unreachable port, dropped connection (EOF, reset, ``* BYE``)
       -> :class:`ConnectionFailedError`;
-    - a ``NO`` / ``BAD`` answer or a protocol error -> :class:`ServerError`.
+    - a ``NO`` / ``BAD`` answer, a protocol error or undecodable text -> :class:`ServerError`.
     """
     where = f"the IMAP server {host}:{port}"
     if isinstance(exc, EmailConnError):
@@ -82,6 +83,8 @@ def imap_error(
                 f"could not reach {where} ({exc.strerror}): check the host name and your network."
             )
         return ConnectionFailedError(f"could not reach {where}: {exc.strerror or exc}.")
+    if isinstance(exc, UnicodeDecodeError):
+        return ServerError(f"{where} sent text that is not valid {exc.encoding} while {action}.")
     if isinstance(exc, imaplib.IMAP4.error):
         text = _text(exc)
         return ServerError(f"the IMAP server refused {action}: {text[:300]}", response=text)

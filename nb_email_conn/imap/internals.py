@@ -22,6 +22,11 @@ What we reach for, and why:
 - ``IMAP4.state``: ``NONAUTH`` versus a PREAUTH greeting.
 - ``IMAP4.debug``: imapclient sets 5, which formats a repr of every response.
 - ``IMAPClient._cached_capabilities``: forgotten after STARTTLS and after login.
+- ``IMAPClient._create_IMAP4`` (with ``_timeout``, ``ssl``, ``ssl_context``, ``host``, ``port``,
+  ``stream``) and imapclient's ``tls.IMAP4_TLS`` / ``imap4.IMAP4WithTimeout``: overridden by
+  :class:`BoundedIMAPClient` so that imaplib's connection is our subclass, whose ``read`` and
+  ``readline`` (documented by imaplib as meant to be overridden) are bounded from the
+  greeting on: imaplib itself reads any literal size a server announces (CPython gh-119511).
 
 ``IMAP4.send``, ``IMAP4.shutdown``, ``IMAPClient.socket()`` and the imapclient exceptions
 are public and used directly where needed.
@@ -34,6 +39,11 @@ import re
 from typing import Any, BinaryIO, cast
 
 import imapclient
+from imapclient import imap4 as imapclient_imap4
+from imapclient import tls as imapclient_tls
+
+from ..errors import ServerError
+from . import limits
 
 IMAPCLIENT_TESTED = "4.1.0"
 IMAPCLIENT_RANGE = ">=3.0,<4.2"  # the pin in pyproject.toml; the version test checks they agree
@@ -41,7 +51,7 @@ _LOWEST = (3, 0)
 _BEYOND = (4, 2)
 
 # What the functions below touch, for the version test (instance attributes of a live client).
-CLIENT_ATTRIBUTES = ("_imap", "_cached_capabilities")
+CLIENT_ATTRIBUTES = ("_imap", "_cached_capabilities", "_create_IMAP4", "_timeout", "ssl", "ssl_context", "host", "port")
 IMAP4_ATTRIBUTES = ("_new_tag", "tagged_commands", "file", "untagged_responses", "state", "debug", "sock")
 READER_METHODS = ("readline", "read", "peek")
 
@@ -105,6 +115,12 @@ def pop_untagged(client: imapclient.IMAPClient, name: str) -> list[Any]:
     return list(client._imap.untagged_responses.pop(name, []))
 
 
+def mark_selected(client: imapclient.IMAPClient, selected: bool) -> None:
+    """Tell imaplib a folder is (or is no longer) selected after our own SELECT / EXAMINE on the wire,
+    so its state check lets imapclient's commands for a selected folder through."""
+    client._imap.state = "SELECTED" if selected else "AUTH"
+
+
 def is_closed(client: imapclient.IMAPClient) -> bool:
     """True when the client's socket is gone or closed (the bulk parser shut a stream it distrusted)."""
     sock = getattr(getattr(client, "_imap", None), "sock", None)
@@ -125,3 +141,84 @@ def release_tag(imap: imaplib.IMAP4, tag: bytes) -> None:
 def reader(imap: imaplib.IMAP4) -> BinaryIO:
     """imaplib's buffered reader of the server's bytes."""
     return cast(BinaryIO, imap.file)
+
+
+# -- bounded reads for every command imaplib runs ---------------------------------------------
+class _BoundedReads(imaplib.IMAP4):
+    """imaplib's ``read`` / ``readline`` with the bounds of ``limits.py``; used as a mixin.
+
+    A literal over ``max_literal`` (``limits.max_message_size()`` unless set) is refused at its
+    announcement, a line over ``limits.MAX_LINE`` is refused, and all bytes received between two
+    sends (one command's answer) are bounded by ``limits.max_response()``. Each refusal closes
+    the socket (imaplib's state is no longer trustworthy) and raises :class:`ServerError`.
+    """
+
+    max_literal: int | None = None
+    _received = 0
+
+    def send(self, data: Any) -> None:
+        self._received = 0
+        super().send(data)
+
+    def _refuse(self, what: str, advice: str = "Please retry.") -> None:
+        try:
+            self.shutdown()
+        except OSError:
+            pass
+        raise ServerError(f"the IMAP server {what}; the connection was closed. {advice}")
+
+    def _count(self, size: int) -> None:
+        self._received += size
+        budget = (self.max_literal or limits.max_message_size()) + limits.RESPONSE_SLACK
+        if self._received > budget:
+            self._refuse(f"sent more than {budget} bytes for one command (the response limit)")
+
+    def readline(self) -> bytes:
+        line = cast(bytes, self.file.readline(limits.MAX_LINE + 1))
+        if len(line) > limits.MAX_LINE:
+            self._refuse(f"sent a response line over {limits.MAX_LINE} bytes (the line limit)")
+        self._count(len(line))
+        return line
+
+    def read(self, size: int) -> bytes:
+        limit = self.max_literal or limits.max_message_size()
+        if size > limit:
+            self._refuse(
+                f"announced a {size}-byte literal, over the limit of {limit} bytes ({limits.LIMIT_NAME})",
+                "Nothing of it was read. Raise the limit to read it.",
+            )
+        self._count(size)
+        pieces = []
+        left = size
+        while left:
+            piece = cast(bytes, self.file.read(min(left, 1 << 20)))
+            if not piece:
+                break
+            pieces.append(piece)
+            left -= len(piece)
+        return b"".join(pieces)
+
+
+class _BoundedTLS(_BoundedReads, imapclient_tls.IMAP4_TLS):  # type: ignore[misc]
+    pass
+
+
+class _BoundedPlain(_BoundedReads, imapclient_imap4.IMAP4WithTimeout):  # type: ignore[misc]
+    pass
+
+
+class BoundedIMAPClient(imapclient.IMAPClient):  # type: ignore[misc]
+    """An IMAPClient whose imaplib connection reads with bounds (see :class:`_BoundedReads`)."""
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _BoundedTLS(self.host, self.port, self.ssl_context, connect_timeout)  # type: ignore[call-arg]
+        return _BoundedPlain(self.host, self.port, connect_timeout)
+
+
+def set_literal_limit(client: imapclient.IMAPClient, size: int) -> None:
+    """The literal bound of this connection (a ``ConnectionConfig.max_message_size``)."""
+    imap = client._imap
+    if isinstance(imap, _BoundedReads):
+        imap.max_literal = size

@@ -6,10 +6,9 @@ acts on exactly the messages its refs name, or on none at all.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +17,13 @@ from imapclient import IMAPClient
 from ..errors import ConnectionFailedError, InvalidInputError, OutcomeUnknownError, ServerError, StaleReferenceError
 from ..refs import MessageRef, parse_uid_set, uid_sets
 from ..validation import check_flag
-from . import internals
+from . import actions, limits
+from .internals import raw_imap
 from .session import ImapSession
 
-_COPYUID = re.compile(rb"(\d+)\s+([\d:,]+)\s+([\d:,]+)")
-_APPENDUID = re.compile(rb"(\d+)\s+(\d+)")  # the data imaplib files under the APPENDUID code
-_APPENDUID_CODE = re.compile(rb"\[APPENDUID\s+(\d+)\s+(\d+)\]", re.IGNORECASE)
-_HEADER_ITEM = b"BODY[HEADER.FIELDS (DATE FROM SUBJECT MESSAGE-ID)]"
+_PREVIEW_ITEMS = b"(UID BODY.PEEK[HEADER.FIELDS (DATE FROM SUBJECT MESSAGE-ID)])"
+_MESSAGE_ITEMS = b"(UID FLAGS RFC822.SIZE BODY.PEEK[])"
+_LIMIT = f"the maximum message size, {limits.LIMIT_NAME}"
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,15 @@ class FolderGroup:
     folder: str
     uidvalidity: int
     uids: tuple[int, ...]
+
+
+@dataclass
+class Transferred:
+    """A copy or move: the new refs in the order of the refs given (None where the server named
+    no new UID), and how many messages the server confirmed it copied or moved."""
+
+    new_refs: list[str | None] = field(default_factory=list)
+    confirmed: int = 0
 
 
 class Mailbox:
@@ -73,9 +81,7 @@ class Mailbox:
 
     def _check_present(self, client: IMAPClient, group: FolderGroup) -> None:
         """Every UID must still exist; otherwise act on none of them."""
-        found: set[int] = set()
-        for uid_set in uid_sets(group.uids):
-            found.update(int(u) for u in client.search(["UID", uid_set]))
+        found = actions.uids_present(raw_imap(client), group.uids)
         missing = sorted(set(group.uids) - found)
         if missing:
             refs = [self.make_ref(group.folder, group.uidvalidity, uid) for uid in missing[:5]]
@@ -109,16 +115,18 @@ class Mailbox:
         parser = BytesHeaderParser(policy=default_policy)
 
         def work(client: IMAPClient) -> None:
+            rows.clear()  # a retry after a drop starts over
             for group in groups:
                 if len(rows) >= limit:
                     return
                 self.session.select_checked(client, group.folder, group.uidvalidity, readonly=True)
                 wanted = list(group.uids[: limit - len(rows)])
-                fetched = client.fetch(wanted, ["BODY.PEEK[HEADER.FIELDS (DATE FROM SUBJECT MESSAGE-ID)]"])
+                fetched = actions.fetch_by_uid(raw_imap(client), wanted, _PREVIEW_ITEMS)
+                gone = [uid for uid in wanted if not isinstance(fetched.get(uid, {}).get(b"HEADER"), bytes)]
+                if gone:
+                    raise self._stale(group, gone)
                 for uid in wanted:
-                    data = fetched.get(uid, {})
-                    raw = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"")
-                    headers = parser.parsebytes(raw or b"")
+                    headers = parser.parsebytes(fetched[uid][b"HEADER"])
                     rows.append(
                         {
                             "ref": self.make_ref(group.folder, group.uidvalidity, uid),
@@ -132,24 +140,43 @@ class Mailbox:
         self.session.run("reading the selected messages", work, idempotent=True)
         return rows
 
+    def _stale(self, group: FolderGroup, gone: Sequence[int]) -> StaleReferenceError:
+        refs = [self.make_ref(group.folder, group.uidvalidity, uid) for uid in gone[:5]]
+        return StaleReferenceError(
+            f"{len(gone)} of the selected messages no longer exist in {group.folder!r} (moved or deleted "
+            f"elsewhere). Search again. Missing: {', '.join(refs)}",
+            ref=refs[0],
+        )
+
     # -- reading ------------------------------------------------------------------------
     def fetch_message(self, ref: MessageRef, *, mark_seen: bool) -> tuple[bytes, tuple[str, ...], int]:
+        """The raw message, its flags and RFC822.SIZE, all from the response that carries its UID.
+
+        The literal is bounded by ``limits.max_message_size()``: a bigger one (announced, never
+        read) is a ServerError naming the limit.
+        """
         self.own_ref(ref)
         folder = self.session.resolve_folder(ref.folder, "ref")
+        max_size = limits.max_message_size(self.session.config)
 
         def work(client: IMAPClient) -> tuple[bytes, tuple[str, ...], int]:
             self.session.select_checked(client, folder, ref.uidvalidity, readonly=not mark_seen)
-            data = client.fetch([ref.uid], ["BODY.PEEK[]", "FLAGS", "RFC822.SIZE"]).get(ref.uid)
-            if not data or b"BODY[]" not in data:
-                raise StaleReferenceError(
-                    f"the message {str(ref)!r} no longer exists (moved or deleted). Search again.", ref=str(ref)
-                )
+            imap = raw_imap(client)
+            fetched = actions.fetch_by_uid(imap, [ref.uid], _MESSAGE_ITEMS, max_literal=max_size, limit_name=_LIMIT)
+            data = fetched.get(ref.uid, {})
+            if not isinstance(data.get(b"BODY[]"), bytes):
+                if ref.uid not in actions.uids_present(imap, [ref.uid]):
+                    raise StaleReferenceError(
+                        f"the message {str(ref)!r} no longer exists (moved or deleted). Search again.", ref=str(ref)
+                    )
+                actions.require_message(data, repr(str(ref)))
             if mark_seen:
-                client.add_flags([ref.uid], [b"\\Seen"], silent=True)
-            flags = tuple(_flag_text(f) for f in data.get(b"FLAGS", ()))
+                actions.store(imap, [ref.uid], b"+", ["\\Seen"])
+            flags = actions.flag_names(data.get(b"FLAGS"))
             if mark_seen and "\\Seen" not in flags:
                 flags = (*flags, "\\Seen")
-            return bytes(data[b"BODY[]"]), flags, int(data.get(b"RFC822.SIZE", 0))
+            size = data.get(b"RFC822.SIZE")
+            return data[b"BODY[]"], flags, int(size) if isinstance(size, bytes) and size.isdigit() else 0
 
         return self.session.run("reading a message", work, idempotent=True)
 
@@ -164,22 +191,39 @@ class Mailbox:
             ) from exc
 
     def store_flags(self, refs: Sequence[MessageRef], add: Sequence[str], remove: Sequence[str]) -> int:
+        """Add / remove flags; the count is what the server confirmed: messages that exist afterwards
+        and carry every added flag and none of the removed (read back by UID after the change)."""
         groups = self.verify(refs)
+        wanted_in = {f.lower() for f in add}
+        wanted_out = {f.lower() for f in remove}
 
         def work(client: IMAPClient) -> int:
+            imap = raw_imap(client)
+            confirmed = 0
             for group in groups:
                 self.session.select_checked(client, group.folder, group.uidvalidity, readonly=False)
-                for uid_set in uid_sets(group.uids):
-                    if add:
-                        client.add_flags(uid_set, list(add), silent=True)
-                    if remove:
-                        client.remove_flags(uid_set, list(remove), silent=True)
-            return sum(len(g.uids) for g in groups)
+                if add:
+                    actions.store(imap, group.uids, b"+", add)
+                if remove:
+                    actions.store(imap, group.uids, b"-", remove)
+                for flags in actions.flags_by_uid(imap, group.uids).values():
+                    have = {f.lower() for f in flags}
+                    confirmed += wanted_in <= have and not (wanted_out & have)
+            return confirmed
 
         return int(self._write("changing flags", work))
 
     def transfer(self, refs: Sequence[MessageRef], target: str, *, move: bool) -> list[str | None]:
         """COPY or MOVE; returns the new refs in the order of ``refs`` (None where unknown)."""
+        return self.transfer_counted(refs, target, move=move).new_refs
+
+    def transfer_counted(self, refs: Sequence[MessageRef], target: str, *, move: bool) -> Transferred:
+        """COPY or MOVE, with the new refs and the number the server confirmed.
+
+        Confirmed: the source UIDs in the server's COPYUID codes (UIDPLUS); without them, for a
+        move the UIDs that were there just before and are gone after, for a copy those that
+        were there just before.
+        """
         groups = self.verify(refs)
         for group in groups:
             if move and group.folder == target:
@@ -190,31 +234,63 @@ class Mailbox:
                 "this server supports neither MOVE nor UIDPLUS, so a move cannot be done without risking other "
                 "messages marked \\Deleted. Copy instead, then delete with care."
             )
+        raw_target = self.session.wire_name(target)
+        literal_plus = self.session.literal_plus
         new_uid: dict[tuple[str, int], tuple[int, int]] = {}
 
-        def work(client: IMAPClient) -> None:
+        def copy(imap: Any, uid_set: str, source: str) -> tuple[set[int], list[actions.CopyUid]]:
+            """COPY / MOVE one set; if the server refuses because some were expunged meanwhile (so nothing
+            happened), once more with those still there. (The UIDs tried, the COPYUID codes.)"""
+            uids = set(parse_uid_set(uid_set))
+            found = actions.copy_uids(imap, uid_set, raw_target, move=move and can_move, literal_plus=literal_plus)
+            if found is not None:
+                return uids, found
+            uids = actions.uids_present(imap, uids)
+            codes: list[actions.CopyUid] = []
+            for part in uid_sets(uids):
+                found = actions.copy_uids(imap, part, raw_target, move=move and can_move, literal_plus=literal_plus)
+                if found is None:
+                    raise OutcomeUnknownError(
+                        f"messages kept vanishing from {source!r} while they were copied to {target!r}; "
+                        "some may have been copied. Search both folders to see the current state."
+                    )
+                codes += found
+            return uids, codes
+
+        def work(client: IMAPClient) -> int:
+            imap = raw_imap(client)
+            confirmed = 0
             for group in groups:
                 self.session.select_checked(client, group.folder, group.uidvalidity, readonly=False)
                 for uid_set in uid_sets(group.uids):
-                    internals.pop_untagged(client, "COPYUID")  # only this command's codes count
-                    if move and can_move:
-                        client.move(uid_set, target)
+                    asked, codes = copy(imap, uid_set, group.folder)
+                    if move and not can_move and asked:
+                        actions.store(imap, asked, b"+", ["\\Deleted"])
+                        actions.uid_expunge(imap, asked)
+                    copied: set[int] = set()
+                    for validity, sources, targets in codes:
+                        for source, new in zip(sources, targets, strict=False):
+                            if source in asked:
+                                copied.add(source)
+                                new_uid[(group.folder, source)] = (validity, new)
+                    if codes:
+                        confirmed += len(copied)
+                    elif move:
+                        confirmed += len(asked - actions.uids_present(imap, asked))
                     else:
-                        client.copy(uid_set, target)
-                        if move:
-                            client.add_flags(uid_set, [b"\\Deleted"], silent=True)
-                            client.uid_expunge(uid_set)
-                    for validity, src, dst in _copyuid_pairs(client):
-                        for s, d in zip(src, dst, strict=False):
-                            new_uid[(group.folder, s)] = (validity, d)
+                        confirmed += len(asked)
+            return confirmed
 
-        self._write("moving messages" if move else "copying messages", work)
-        return [
-            self.make_ref(target, *new_uid[(r.folder, r.uid)]) if (r.folder, r.uid) in new_uid else None for r in refs
-        ]
+        confirmed = int(self._write("moving messages" if move else "copying messages", work))
+        new_refs = [new_uid.get((r.folder, r.uid)) for r in refs]
+        return Transferred([self.make_ref(target, *new) if new else None for new in new_refs], confirmed)
 
     def expunge(self, refs: Sequence[MessageRef]) -> int:
-        """Set ``\\Deleted`` and UID EXPUNGE exactly these UIDs; never other deleted mail."""
+        """Set ``\\Deleted`` and UID EXPUNGE exactly these UIDs; never other deleted mail.
+
+        The count is what the server confirmed: messages that carried ``\\Deleted`` after our STORE
+        and are gone after the UID EXPUNGE.
+        """
         # verify() logs in first: before that the capabilities are empty and UIDPLUS looked missing.
         groups = self.verify(refs)
         if not self.session.has("UIDPLUS"):
@@ -224,64 +300,46 @@ class Mailbox:
             )
 
         def work(client: IMAPClient) -> int:
+            imap = raw_imap(client)
+            confirmed = 0
             for group in groups:
                 self.session.select_checked(client, group.folder, group.uidvalidity, readonly=False)
-                for uid_set in uid_sets(group.uids):
-                    client.add_flags(uid_set, [b"\\Deleted"], silent=True)
-                    client.uid_expunge(uid_set)
-            return sum(len(g.uids) for g in groups)
+                actions.store(imap, group.uids, b"+", ["\\Deleted"])
+                marked = {
+                    uid for uid, flags in actions.flags_by_uid(imap, group.uids).items()
+                    if "\\deleted" in {f.lower() for f in flags}
+                }  # fmt: skip
+                actions.uid_expunge(imap, group.uids)
+                confirmed += len(marked - actions.uids_present(imap, marked))
+            return confirmed
 
         return int(self._write("deleting messages", work))
 
     def append(self, folder: str, message: bytes, flags: Iterable[str], when: datetime | None = None) -> str | None:
-        """APPEND; the new message's ref from APPENDUID (UIDPLUS), else by its Message-ID."""
+        """APPEND; the new message's ref from APPENDUID (UIDPLUS), else None."""
         target = self.session.resolve_folder(folder)
+        raw_target = self.session.wire_name(target)
+        literal_plus = self.session.literal_plus
+        names = list(flags)
 
         def work(client: IMAPClient) -> str | None:
-            internals.pop_untagged(client, "APPENDUID")
-            response = client.append(target, message, flags=tuple(flags), msg_time=when)
-            # Only a real APPENDUID code counts: other numbers in the OK text are not a UID.
-            match = _APPENDUID_CODE.search(response) if isinstance(response, bytes) else None
-            if match is None:
-                for item in internals.pop_untagged(client, "APPENDUID"):
-                    match = _APPENDUID.match(item) if isinstance(item, bytes) else None
-                    if match:
-                        break
-            if match:
-                return self.make_ref(target, int(match.group(1)), int(match.group(2)))
-            return None
+            found = actions.append(raw_imap(client), raw_target, message, names, when, literal_plus=literal_plus)
+            return self.make_ref(target, *found) if found else None
 
         return self._write(f"saving a message to {target!r}", work)  # type: ignore[no-any-return]
 
     def find_by_message_id(self, folder: str, message_id: str) -> str | None:
         """The newest message in ``folder`` with this Message-ID (fallback without UIDPLUS)."""
+        value = message_id.encode("utf-8")
 
         def work(client: IMAPClient) -> str | None:
             selected = self.session.select(client, folder, readonly=True)
-            uids = client.search(["HEADER", "Message-ID", message_id])
+            uids = actions.search_uids(
+                raw_imap(client), ["HEADER", b"Message-ID", value], literal_plus=self.session.literal_plus
+            )
             return self.make_ref(folder, selected.uidvalidity, max(uids)) if uids else None
 
         return self.session.run("finding a message", work, idempotent=True)
-
-
-def _copyuid_pairs(client: IMAPClient) -> list[tuple[int, list[int], list[int]]]:
-    pairs = []
-    for item in internals.pop_untagged(client, "COPYUID"):
-        raw = item if isinstance(item, bytes) else b""
-        match = _COPYUID.search(raw)
-        if match:
-            pairs.append(
-                (
-                    int(match.group(1)),
-                    parse_uid_set(match.group(2)),
-                    parse_uid_set(match.group(3)),
-                )
-            )
-    return pairs
-
-
-def _flag_text(flag: Any) -> str:
-    return flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag)
 
 
 def _safe_header(headers: Any, name: str) -> str:

@@ -55,7 +55,8 @@ def parse_response(wire: Wire, line: bytes) -> list[Any]:
 
 
 def fetch_items(response: list[Any]) -> dict[bytes, Any] | None:
-    """``* n FETCH (name value ...)`` -> {NAME: value}; the header section is keyed ``HEADER``."""
+    """``* n FETCH (name value ...)`` -> {NAME: value}; ``BODY[]`` is keyed ``BODY[]``, any other
+    section (the header fields a search asks for) ``HEADER``."""
     if len(response) < 4 or not isinstance(response[3], list):
         return None
     items = response[3]
@@ -65,7 +66,9 @@ def fetch_items(response: list[Any]) -> dict[bytes, Any] | None:
         if not isinstance(name, bytes):
             return None
         key = name.upper()
-        result[b"HEADER" if key.startswith(b"BODY[") else key] = items[index + 1]
+        if key.startswith(b"BODY["):
+            key = b"BODY[]" if key == b"BODY[]" else b"HEADER"
+        result[key] = items[index + 1]
     return result
 
 

@@ -16,7 +16,6 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, SocketTimeout
@@ -32,43 +31,15 @@ from ..errors import (
 )
 from ..tls import describe_tls, make_context
 from ..validation import check_text
-from . import internals
+from . import folders as folder_commands
+from . import internals, limits
 from .error_map import CONNECTION_LOST, MAPPED, imap_error
+from .folders import SPECIAL_USE_NAMES, FolderInfo, SelectedFolder
+from .names import encode_name
 
 log = logging.getLogger("nb_email_conn.imap")
 T = TypeVar("T")
-
-# RFC 6154 special-use flags, then the names servers commonly use without them.
-SPECIAL_USE_NAMES: dict[str, tuple[str, ...]] = {
-    "\\Sent": ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent", "[Gmail]/Sent Mail"),
-    "\\Drafts": ("Drafts", "Draft", "INBOX.Drafts", "[Gmail]/Drafts"),
-    "\\Trash": ("Trash", "Deleted Items", "Deleted Messages", "Bin", "INBOX.Trash", "[Gmail]/Trash"),
-    "\\Junk": ("Junk", "Spam", "Junk E-mail", "Junk Email", "INBOX.Junk", "INBOX.Spam", "[Gmail]/Spam"),
-    "\\Archive": ("Archive", "Archives", "INBOX.Archive", "[Gmail]/All Mail"),
-    "\\All": ("[Gmail]/All Mail", "All Mail"),
-    "\\Flagged": ("[Gmail]/Starred", "Starred", "Flagged"),
-}
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    name: str
-    delimiter: str
-    flags: tuple[str, ...]
-    special_use: str | None
-
-    @property
-    def selectable(self) -> bool:
-        return not any(f.lower() in ("\\noselect", "\\nonexistent") for f in self.flags)
-
-
-@dataclass(frozen=True)
-class SelectedFolder:
-    name: str
-    uidvalidity: int
-    exists: int
-    readonly: bool
-    uidnext: int | None = None
+__all__ = ["SPECIAL_USE_NAMES", "FolderInfo", "ImapSession", "SelectedFolder"]
 
 
 def _text(value: Any) -> str:
@@ -125,7 +96,7 @@ class ImapSession:
         mode = cfg.imap_mode
         timeout = SocketTimeout(connect=cfg.timeout, read=cfg.timeout)
         context = make_context(cfg) if mode != "plain" else None
-        client = IMAPClient(
+        client = internals.BoundedIMAPClient(
             cfg.imap_host,
             port=cfg.imap_port,
             ssl=mode == "implicit_tls",
@@ -136,6 +107,7 @@ class ImapSession:
         # (a 10 MB message costs ~0.1 s) only for a logger that is usually off: keep it off.
         if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
             internals.quiet_protocol_debug(client)
+        internals.set_literal_limit(client, limits.max_message_size(cfg))
         try:
             self.greeting = _text(client.welcome or b"")
             if mode == "starttls":
@@ -257,24 +229,45 @@ class ImapSession:
         return self._folders
 
     def _list_folders(self, client: IMAPClient) -> list[FolderInfo]:
-        raw = client.list_folders()
-        infos = []
-        for flags, delimiter, name in raw:
-            flag_names = tuple(_text(f) for f in flags)
-            special = next((f for f in flag_names if f in SPECIAL_USE_NAMES), None)
-            infos.append(FolderInfo(_text(name), _text(delimiter or b""), flag_names, special))
-        return infos
+        return folder_commands.list_folders(internals.raw_imap(client))
 
     def resolve_folder(self, folder: str, field: str = "folder") -> str:
         """An existing, selectable folder name (INBOX case-insensitively), or InvalidInputError."""
         check_text(folder, field, allow_empty=False, max_length=1000)
         for refresh in (False, True):
-            for info in self.folders(refresh=refresh):
-                same = info.name == folder or (info.name.upper() == "INBOX" and folder.upper() == "INBOX")
-                if same and info.selectable:
-                    return info.name
+            info = self._find(folder, self.folders(refresh=refresh))
+            if info is not None:
+                return info.name
         names = ", ".join(sorted(i.name for i in self.folders() if i.selectable)[:30])
         raise InvalidInputError(f"there is no folder {folder!r} on this account. Folders: {names}.", field=field)
+
+    @staticmethod
+    def _find(folder: str, infos: list[FolderInfo]) -> FolderInfo | None:
+        """The selectable folder listed as ``folder``; a canonical name wins over a look-alike odd one."""
+        matches = [
+            info
+            for info in infos
+            if info.selectable and (info.name == folder or (info.name.upper() == "INBOX" and folder.upper() == "INBOX"))
+        ]
+        return next((info for info in matches if info.canonical), matches[0] if matches else None)
+
+    def wire_name(self, folder: str) -> bytes:
+        """The bytes to send for ``folder``: as the server listed it, else its modified UTF-7."""
+        info = self._find(folder, self._folders or [])
+        return info.raw if info is not None and info.raw else encode_name(folder)
+
+    def folder_counts(self, client: IMAPClient, info: FolderInfo) -> tuple[int | None, int | None]:
+        """(MESSAGES, UNSEEN) by STATUS with the name as listed; (None, None) if the server refuses."""
+        found = folder_commands.status(
+            internals.raw_imap(client), info.raw or encode_name(info.name), literal_plus=self.literal_plus
+        )
+        if found is None:
+            return None, None
+        return found.get("MESSAGES"), found.get("UNSEEN")
+
+    @property
+    def literal_plus(self) -> bool:
+        return self.has("LITERAL+") or self.has("LITERAL-")
 
     def special_folder(self, use: str) -> str | None:
         """The folder for a special use (``\\Trash``): RFC 6154 flag first, then common names."""
@@ -302,12 +295,16 @@ class ImapSession:
 
     def select(self, client: IMAPClient, folder: str, *, readonly: bool) -> SelectedFolder:
         """SELECT, or EXAMINE for reads. Always sent (a round trip), so UIDVALIDITY is current."""
-        response = client.select_folder(folder, readonly=readonly)
-        uidvalidity = int(response.get(b"UIDVALIDITY", 0))
-        uidnext = response.get(b"UIDNEXT")
-        self._selected = SelectedFolder(
-            folder, uidvalidity, int(response.get(b"EXISTS", 0)), readonly, int(uidnext) if uidnext else None
+        self._selected = None
+        internals.mark_selected(client, False)  # a failed SELECT leaves no folder selected
+        self._selected = folder_commands.select(
+            internals.raw_imap(client),
+            folder,
+            self.wire_name(folder),
+            readonly=readonly,
+            literal_plus=self.literal_plus,
         )
+        internals.mark_selected(client, True)
         return self._selected
 
     def select_checked(self, client: IMAPClient, folder: str, uidvalidity: int, *, readonly: bool) -> SelectedFolder:

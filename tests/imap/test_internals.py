@@ -8,6 +8,7 @@ attribute must exist on a real logged-in connection and behave as the adapter ex
 from __future__ import annotations
 
 import imaplib
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import imapclient
 import pytest
 from servers.dovecot import DovecotServer
 
-from nb_email_conn.imap import internals
+from nb_email_conn.imap import internals, limits
 from nb_email_conn.imap.session import ImapSession
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -51,6 +52,16 @@ def test_imaplib_still_has_what_the_adapter_uses() -> None:
     assert imapclient.exceptions.IMAPClientAbortError is imaplib.IMAP4.abort
 
 
+def test_imapclient_still_builds_its_imaplib_connection_where_the_bounded_client_hooks_in() -> None:
+    assert callable(getattr(imapclient.IMAPClient, "_create_IMAP4", None))
+    assert issubclass(imapclient.tls.IMAP4_TLS, imaplib.IMAP4)
+    assert issubclass(imapclient.imap4.IMAP4WithTimeout, imaplib.IMAP4)
+    # imaplib documents read() and readline() as the methods to override; its reader calls them.
+    assert callable(imaplib.IMAP4.read) and callable(imaplib.IMAP4.readline)
+    assert "self.read(size)" in inspect.getsource(imaplib.IMAP4._get_response)
+    assert "self.readline()" in inspect.getsource(imaplib.IMAP4._get_line)
+
+
 @pytest.fixture
 def starttls_client(dovecot: DovecotServer) -> Iterator[imapclient.IMAPClient]:
     """A client our session opened with STARTTLS: state, untagged and capability resets all ran."""
@@ -70,6 +81,8 @@ def test_each_adapter_function_on_a_live_client(starttls_client: imapclient.IMAP
     client = starttls_client
     imap = internals.raw_imap(client)
     assert isinstance(imap, imaplib.IMAP4)
+    assert isinstance(imap, internals._BoundedReads)  # the bounded reader, through STARTTLS too
+    assert imap.max_literal == limits.max_message_size()
     assert internals.connection_state(client) == "AUTH"  # logged in
     assert imap.debug == 0  # quiet_protocol_debug ran (the imapclient.imaplib logger is off)
     assert not internals.is_closed(client)
@@ -82,6 +95,8 @@ def test_each_adapter_function_on_a_live_client(starttls_client: imapclient.IMAP
     reader = internals.reader(imap)
     assert all(callable(getattr(reader, name)) for name in internals.READER_METHODS)
 
+    internals.mark_selected(client, False)
+    assert imap.state == "AUTH"
     client.select_folder("INBOX", readonly=True)
     assert internals.pop_untagged(client, "EXISTS")  # imaplib filed the SELECT's "* n EXISTS"
     assert internals.pop_untagged(client, "EXISTS") == []  # taken, so gone
