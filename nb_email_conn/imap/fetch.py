@@ -27,6 +27,7 @@ import pandas as pd
 from ..refs import parse_uid_set
 from .attachments import ATTACHMENT_HINT, has_attachment, may_have_attachment
 from .commands import Progress, fetch_commands, pipeline, run_simple
+from .completeness import Gaps, find_gaps, report, without
 from .frame import build_frame, empty_frame, header_dates, header_values, internal_dates
 from .gc_pause import cyclic_gc_paused
 from .program import SearchCriteria, encode_search_command, encode_sort_command
@@ -123,11 +124,22 @@ def fetch_rows(
 
     Columns are in ascending UID order; ``frame.build_frame`` turns them into the result.
     """
+    return fetch_rows_and_nils(imap, uids, progress=progress, batch=batch)[0]
+
+
+def fetch_rows_and_nils(
+    imap: imaplib.IMAP4,
+    uids: Sequence[int],
+    *,
+    progress: Progress | None = None,
+    batch: int = DEFAULT_BATCH,
+) -> tuple[dict[str, list[Any]], set[int]]:
+    """:func:`fetch_rows`, and the UIDs whose header section came as NIL (expunged meanwhile, or empty)."""
     wire = Wire(imap)
     rows = Rows(wire, set(uids))
     if uids:
         pipeline(wire, fetch_commands(uids, ROW_ITEMS, batch), rows.add_items, progress, rows)
-    return rows.columns()
+    return rows.columns(), rows.nil_header
 
 
 def uids_newest_first(
@@ -195,56 +207,82 @@ def search_messages(
     One UID SEARCH (or UID SORT when ``limit`` is given and the server has SORT), then
     pipelined FETCHes of only the UIDs needed. ``has_attachment`` is applied from
     BODYSTRUCTURE; with a ``limit`` the newest messages are fetched in growing chunks
-    until ``limit`` of them pass.
+    until ``limit`` of them pass. A UID the search named that gets no row is reported in
+    ``attrs`` (``completeness.py``), never dropped silently.
     """
     if limit is not None and limit <= 0:
-        return empty_frame()
+        frame = empty_frame()
+        return report(frame, Gaps(), folder=folder, uidvalidity=uidvalidity, user=user, host=host)
     with cyclic_gc_paused():
-        return _search(imap, criteria, capabilities, folder, uidvalidity, user, host, limit, progress, batch)
+        columns, gaps = _search(imap, criteria, capabilities, limit, progress, batch)
+    frame = build_frame(columns, folder=folder, uidvalidity=uidvalidity, user=user, host=host)
+    return report(frame, gaps, folder=folder, uidvalidity=uidvalidity, user=user, host=host)
 
 
 def _search(
     imap: imaplib.IMAP4,
     criteria: SearchCriteria,
     capabilities: Collection[str],
-    folder: str,
-    uidvalidity: int,
-    user: str,
-    host: str,
     limit: int | None,
     progress: Progress | None,
     batch: int,
-) -> pd.DataFrame:
+) -> tuple[dict[str, list[Any]], Gaps]:
     flags = _capability_flags(capabilities)
     literal_plus = _literal_plus(flags)
     if limit is None:
         uids = uid_search(imap, criteria, esearch="ESEARCH" in flags, literal_plus=literal_plus)
-        columns = _filter_attachments(fetch_rows(imap, uids, progress=progress, batch=batch), criteria.has_attachment)
-        return build_frame(columns, folder=folder, uidvalidity=uidvalidity, user=user, host=host)
+        columns, nils = fetch_rows_and_nils(imap, uids, progress=progress, batch=batch)
+        gaps = find_gaps(imap, uids, columns["uid"], nils)
+        return _filter_attachments(without(columns, gaps.vanished), criteria.has_attachment), gaps
 
     if "SORT" in flags:
         ordered = sort_search(imap, criteria, literal_plus=literal_plus)
+        unplaced: set[int] = set()
     else:
         matched = uid_search(imap, criteria, esearch="ESEARCH" in flags, literal_plus=literal_plus)
-        ordered = uids_newest_first(imap, matched, limit=None if criteria.needs_attachment_filter else limit)
-    if not criteria.needs_attachment_filter:
-        columns = fetch_rows(imap, ordered[:limit], progress=progress, batch=batch)
-        return build_frame(columns, folder=folder, uidvalidity=uidvalidity, user=user, host=host)
+        ordered = uids_newest_first(imap, matched)
+        unplaced = set(matched) - set(ordered)  # no usable date row: reported like any missing row
+    return _newest(imap, ordered, unplaced, criteria, limit, progress, batch)
 
+
+def _newest(
+    imap: imaplib.IMAP4,
+    ordered: list[int],
+    unplaced: set[int],
+    criteria: SearchCriteria,
+    limit: int,
+    progress: Progress | None,
+    batch: int,
+) -> tuple[dict[str, list[Any]], Gaps]:
+    """The newest ``limit`` rows of ``ordered`` that pass the attachment filter, fetched in chunks.
+
+    Without the filter the first chunk is ``limit`` UIDs and later ones only make up for rows
+    that did not come; with it, chunks double until ``limit`` rows pass.
+    """
+    filtering = criteria.needs_attachment_filter
     position = {uid: index for index, uid in enumerate(ordered)}
     kept: list[dict[str, list[Any]]] = []
-    count, start, chunk = 0, 0, max(limit, 100)
+    asked: list[int] = []
+    fetched: set[int] = set()  # UIDs that got a row, before the attachment filter
+    nils: set[int] = set()
+    count, start = 0, 0
+    chunk = max(limit, 100) if filtering else limit
     while start < len(ordered) and count < limit:
-        part = _filter_attachments(
-            fetch_rows(imap, ordered[start : start + chunk], batch=batch), criteria.has_attachment
+        part_uids = ordered[start : start + chunk]
+        part, part_nils = fetch_rows_and_nils(
+            imap, part_uids, progress=None if filtering or start else progress, batch=batch
         )
-        kept.append(part)
-        count += len(part["uid"])
+        asked += part_uids
+        fetched.update(part["uid"])
+        vanished = find_gaps(imap, (), (), part_nils).vanished if part_nils else []
+        nils |= part_nils
+        kept.append(_filter_attachments(without(part, vanished), criteria.has_attachment))
+        count += len(kept[-1]["uid"])
         start += chunk
-        chunk *= 2
-        if progress is not None:
+        chunk = chunk * 2 if filtering else limit - count
+        if filtering and progress is not None:
             progress(min(start, len(ordered)), len(ordered))
     columns = {name: [v for part in kept for v in part[name]] for name in ROW_FIELDS}
+    gaps = find_gaps(imap, [*asked, *unplaced], fetched, nils)
     newest = sorted(range(len(columns["uid"])), key=lambda i: position[columns["uid"][i]])[:limit]
-    columns = {name: [values[i] for i in newest] for name, values in columns.items()}
-    return build_frame(columns, folder=folder, uidvalidity=uidvalidity, user=user, host=host)
+    return {name: [values[i] for i in newest] for name, values in columns.items()}, gaps

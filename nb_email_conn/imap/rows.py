@@ -94,6 +94,7 @@ class Rows:
         self.has_attachments: list[bool] = []
         self.headers = HeaderColumns()
         self.partial: dict[int, dict[bytes, Any]] = {}  # UIDs whose items came in several responses
+        self.nil_header: set[int] = set()  # rows whose header section was NIL
         self.shapes = StructureShapes(wire)
 
     def add_fast(self, match: re.Match[bytes], header: bytes) -> None:
@@ -134,13 +135,16 @@ class Rows:
         size = merged[b"RFC822.SIZE"]
         internaldate = merged[b"INTERNALDATE"]
         header = merged[b"HEADER"]
+        if not isinstance(header, bytes):
+            self.nil_header.add(uid)  # Dovecot's answer for a message expunged meanwhile: checked after the fetch
+            header = None
         self.position[uid] = len(self.uid)
         self.uid.append(uid)
         self.flags.append(flag_names(merged[b"FLAGS"]))
         self.size.append(int(size) if isinstance(size, bytes) and size.isdigit() else 0)
         self.internaldate.append(internaldate if isinstance(internaldate, bytes) else "")
         self.structure.append(has_attachment(merged[b"BODYSTRUCTURE"]))
-        self.header.append(header if isinstance(header, bytes) else None)
+        self.header.append(header)
         if len(self.header) >= _DECODE_EVERY:
             self._decode()
 
