@@ -54,8 +54,11 @@ class MarimoServer:
 
 
 @contextlib.contextmanager
-def marimo_edit(base: Path, name: str, source: str, config: str = CONFIG) -> Iterator[MarimoServer]:
-    """``marimo edit --headless NAME`` (a notebook file with ``source``) until the block ends."""
+def marimo_edit(
+    base: Path, name: str, source: str, config: str = CONFIG, *, command: str = "edit"
+) -> Iterator[MarimoServer]:
+    """``marimo edit --headless NAME`` (a notebook file with ``source``) until the block ends;
+    ``command="run"``: the app view, ``marimo run``, where every cell runs when the page opens."""
     root, home, config_home = base / "root", base / "nec-home", base / "xdg-config"
     config_dir = config_home / "marimo"
     for folder in (root, home, config_dir):
@@ -78,12 +81,12 @@ def marimo_edit(base: Path, name: str, source: str, config: str = CONFIG) -> Ite
         process = subprocess.Popen(
             [
                 str(MARIMO),
-                "edit",
+                command,
                 "--headless",
                 "--host=127.0.0.1",
                 f"--port={port}",
                 f"--token-password={token}",
-                "--skip-update-check",
+                *(["--skip-update-check"] if command == "edit" else []),
                 "--no-sandbox",
                 name,
             ],
