@@ -31,6 +31,7 @@ from .errors import (
 )
 from .functions import SentEmail
 from .guardrails import Guardrails
+from .imap.completeness import IncompleteSearchWarning
 from .message.parse import Attachment, Email
 from .oauth import OAuthProvider
 from .pending import PendingAction
@@ -67,6 +68,7 @@ __all__ = [
     "Gated",
     "GuardrailError",
     "Guardrails",
+    "IncompleteSearchWarning",
     "InvalidInputError",
     "OAuthProvider",
     "OperationTimeoutError",

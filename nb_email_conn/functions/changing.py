@@ -74,7 +74,7 @@ def _delete(context: Context, arguments: Arguments) -> int:
         raise InvalidInputError(
             f"some messages are already in {trash!r}; delete them with permanent=True.", field="refs"
         )
-    return len(context.mailbox.transfer(refs, trash, move=True))
+    return context.mailbox.transfer_counted(refs, trash, move=True).confirmed
 
 
 DELETE_EMAILS: FunctionSpec[int] = FunctionSpec(
