@@ -72,6 +72,8 @@ class DiscoveredSettings:
             "auth": self.auth,
         }
         settings.update(overrides)
+        if overrides.get("oauth") is not None and "auth" not in overrides:
+            settings["auth"] = "oauth2"  # giving a provider means signing in with it
         if settings["auth"] == "oauth2" and settings.get("oauth") is None:
             preset = self.oauth_provider or "custom"
             example = {

@@ -59,6 +59,8 @@ class ImapSession:
         self._folders: list[FolderInfo] | None = None
         self.capabilities: frozenset[str] = frozenset()
         self.tls: str | None = None
+        self.mechanism: str | None = None
+        """How the last login went: LOGIN, PLAIN, OAUTHBEARER or XOAUTH2."""
         self.greeting: str = ""
         self.lock = threading.RLock()
 
@@ -120,24 +122,42 @@ class ImapSession:
                 raise SecurityError(
                     "the IMAP server does not allow login without encryption: use StartTls or SslOnConnect."
                 )
-            password = self._password()
-            if (cfg.username + password).isascii():
-                client.login(cfg.username, password)
-            elif b"AUTH=PLAIN" in caps:
-                # imaplib sends LOGIN arguments as ASCII only (a non-ASCII password crashed with
-                # UnicodeEncodeError); SASL PLAIN carries UTF-8 (RFC 4616).
-                client.plain_login(cfg.username, password)
+            if cfg.auth == "oauth2":
+                self.mechanism = self._token_login(client, caps)
             else:
-                raise AuthenticationError(
-                    "the username or password contains non-ASCII characters, which this IMAP server "
-                    "cannot accept (it offers no AUTH=PLAIN). Use an ASCII app password if the provider has one."
-                )
+                self._password_login(client, caps)
             internals.forget_capabilities(client)  # servers may announce more after login
             self.capabilities = frozenset(_text(c).upper() for c in client.capabilities())
         except BaseException:
             self._close_quietly(client)
             raise
         return client
+
+    def _password_login(self, client: IMAPClient, caps: Any) -> None:
+        cfg = self.config
+        password = self._password()
+        if (cfg.username + password).isascii():
+            client.login(cfg.username, password)
+            self.mechanism = "LOGIN"
+        elif b"AUTH=PLAIN" in caps:
+            # imaplib sends LOGIN arguments as ASCII only (a non-ASCII password crashed with
+            # UnicodeEncodeError); SASL PLAIN carries UTF-8 (RFC 4616).
+            client.plain_login(cfg.username, password)
+            self.mechanism = "PLAIN"
+        else:
+            raise AuthenticationError(
+                "the username or password contains non-ASCII characters, which this IMAP server "
+                "cannot accept (it offers no AUTH=PLAIN). Use an ASCII app password if the provider has one."
+            )
+
+    def _token_login(self, client: IMAPClient, caps: Any) -> str:
+        """OAUTHBEARER or XOAUTH2 with the connection's access token, over TLS only (oauth/login.py)."""
+        from ..oauth.login import imap_login
+
+        cfg = self.config
+        tls = isinstance(client.socket(), ssl.SSLSocket)
+        return imap_login(client, caps, host=cfg.imap_host, port=int(cfg.imap_port), user=cfg.username,
+                          credential=self._password, tls=tls)  # fmt: skip
 
     def _starttls(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
         host = self.config.imap_host

@@ -32,6 +32,8 @@ class SmtpSessionInfo:
     extensions: list[str] = field(default_factory=list)
     auth_methods: list[str] = field(default_factory=list)
     authenticated: bool = False
+    mechanism: str | None = None
+    """OAUTHBEARER or XOAUTH2 for an OAuth connection (aiosmtplib picks the password mechanism)."""
 
 
 @dataclass
@@ -151,10 +153,21 @@ class SmtpSubmission:
             log.info("SMTP server %s offers no AUTH; sending without login", self.config.smtp_host)
             return
         try:
-            await client.login(self.config.username, self._password())
+            if self.config.auth == "oauth2":
+                self.info.mechanism = await self._token_login()
+            else:
+                await client.login(self.config.username, self._password())
         except MAPPED as exc:
             raise self._describe(exc, "logging in") from exc
         self.info.authenticated = True
+
+    async def _token_login(self) -> str:
+        """OAUTHBEARER or XOAUTH2 with the connection's access token, over TLS only (oauth/login.py)."""
+        from ..oauth.login import smtp_login
+
+        cfg = self.config
+        return await smtp_login(self._client, host=str(cfg.smtp_host), port=int(cfg.smtp_port), user=cfg.username,
+                                credential=self._password, tls=self.info.tls is not None)  # fmt: skip
 
     async def submit(
         self, envelope_from: str, recipients: Sequence[str], data: bytes, *, eight_bit: bool | None = None
