@@ -149,7 +149,7 @@ class _BoundedReads(imaplib.IMAP4):
 
     A literal over ``max_literal`` (``limits.max_message_size()`` unless set) is refused at its
     announcement, a line over ``limits.MAX_LINE`` is refused, and all bytes received between two
-    sends (one command's answer) are bounded by ``limits.max_response()``. Each refusal closes
+    sends (one command's answer) are bounded by that literal bound plus ``limits.RESPONSE_SLACK``. Each refusal closes
     the socket (imaplib's state is no longer trustworthy) and raises :class:`ServerError`.
     """
 

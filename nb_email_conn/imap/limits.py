@@ -44,8 +44,3 @@ def max_message_size(config: Any = None) -> int:
     """The bound for this connection: ``config.max_message_size`` when set, else ``MAX_MESSAGE_SIZE``."""
     configured = getattr(config, "max_message_size", None)
     return int(configured) if isinstance(configured, int) and configured > 0 else int(MAX_MESSAGE_SIZE)
-
-
-def max_response(config: Any = None) -> int:
-    """What one command may receive in all: its largest literal plus ``RESPONSE_SLACK``."""
-    return max_message_size(config) + RESPONSE_SLACK
