@@ -17,6 +17,7 @@ import pytest
 
 from .conftest import _require
 from .marimo_page import (
+    CONFIG,
     MARIMO,
     cell,
     console_text,
@@ -157,3 +158,37 @@ def test_marimo_form_test_save_approve_reject_and_an_awaited_call_refused_with_a
         assert password not in (server.root / "scenario.py").read_text()
         assert "Traceback" not in console_text(page, 7)
     print(f"\nmarimo: form render {render_seconds:.2f} s; approve click to outcome {approve_seconds:.2f} s")
+
+
+DARK = CONFIG.replace('theme = "light"', 'theme = "dark"')
+APPROVAL_CELL = """from nb_email_conn.policy import ActionRequest
+from nb_email_conn.widgets.marimo import MarimoApprover
+preview = {"summary": "send Hi", "to": ["bob@example.org"], "subject": "Hi", "body_excerpt": "Hello"}
+future = MarimoApprover()(ActionRequest("send_email", {"to": ["bob@example.org"], "subject": "Hi"}, preview))"""
+
+
+def luminance(css_color: str) -> float:
+    red, green, blue = (float(part) for part in css_color[css_color.index("(") + 1 : -1].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_marimo_dark_theme_keeps_the_controls_readable(page: Any, tmp_path: Path) -> None:
+    _require(MARIMO.exists(), "marimo is not installed (pip install marimo)")
+    cells = [
+        "import nb_email_conn as nec\nnec.ConnectionManager(name='work', username='alice@example.org')",
+        APPROVAL_CELL,
+    ]
+    with marimo_edit(tmp_path, "dark.py", notebook_source(cells), config=DARK) as server:
+        open_notebook(page, server.url)
+        run_cell(page, 0)
+        run_cell(page, 1)
+        form = visible(cell(page, 0).get_by_test_id("nec-manager"))
+        widget = visible(cell(page, 1).get_by_test_id("nec-approval"))
+        for control in (
+            form.locator("button[name=test]"),
+            form.get_by_label("Name", exact=True),
+            widget.locator("button[name=approve]"),
+        ):
+            colors = control.evaluate("e => { const s = getComputedStyle(e); return [s.color, s.backgroundColor]; }")
+            text, background = (luminance(color) for color in colors)
+            assert text > 0.6 and background < 0.3, f"dark theme: text {colors[0]} on {colors[1]}"
