@@ -20,7 +20,7 @@ from email.policy import compat32
 from typing import TYPE_CHECKING, Any
 
 from ..jsonsafe import json_safe
-from .markdown import html_to_markdown, text_to_markdown
+from ..message.html import html_to_markdown, text_to_markdown
 
 if TYPE_CHECKING:
     from ..message.parse import Attachment, Email

@@ -34,7 +34,7 @@ from .headers import (
     header_fields,
     parse_address_list,
 )
-from .html_text import html_to_text
+from .html import html_to_text
 from .model import Attachment, Email
 
 if TYPE_CHECKING:

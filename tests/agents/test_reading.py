@@ -12,8 +12,8 @@ import pytest
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
-from nb_email_conn.agents.markdown import html_to_markdown
 from nb_email_conn.agents.reading import body_markdown, unfence
+from nb_email_conn.message.html import html_to_markdown
 
 ALICE = "alice@example.org"
 NONCE = re.compile(r"^<<<UNTRUSTED-EMAIL-CONTENT ([0-9a-f]{16})>>>\n")

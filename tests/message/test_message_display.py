@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from nb_email_conn.message import email_html, parse_email, sanitize_html
+from nb_email_conn.message import email_html, html_to_markdown, parse_email, sanitize_html
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -157,6 +157,33 @@ def test_repr_html_lists_attachments_with_sizes() -> None:
 )
 def test_remote_resources_are_removed(fragment: str) -> None:
     assert "evil.example" not in sanitize_html(fragment)
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<a href="data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">x</a>',
+        '<a href="java&#x09;script:alert(1)">x</a>',
+        "<svg><style><img src=x onerror=alert(1)></style></svg>",
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style>",
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+        '<img src="cid:not-in-the-message">',
+        "<template><script>alert(1)</script></template>",
+    ],
+)
+def test_nothing_can_run_or_point_outside_the_message(fragment: str) -> None:
+    cleaned = sanitize_html(fragment).lower()
+    for bad in ("<script", "onerror", "<img src=x", "javascript", "data:text", "cid:"):
+        assert bad not in cleaned, (fragment, cleaned)
+
+
+def test_text_and_markdown_come_from_the_same_sanitised_html() -> None:
+    email = parse_email(_message(HOSTILE))
+    for text in (email.text, html_to_markdown(HOSTILE)):
+        assert "Visible & kept" in text
+        assert "[real link](https://example.com/page)" in text
+        for gone in ("evil.example", "alert", "javascript", "pixel", "color:red", "<"):
+            assert gone not in text, gone
 
 
 # --------------------------------------------------------------------------- in a real browser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nb_email_conn.message import Attachment, html_to_text, parse_email
+from nb_email_conn.message import Attachment, html_to_text, parse_email, sanitize_html
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text("utf-8"))
@@ -121,17 +122,48 @@ def test_attachment_without_a_name_gets_one_from_its_type() -> None:
 
 
 def test_html_to_text_drops_scripts_and_keeps_structure() -> None:
+    # The text is the Markdown of the sanitised HTML (message/html.py), not HTML-escaped.
     text = html_to_text(
         "<html><head><style>b{}</style><script>var x = 1;</script></head>"
         "<body><p>Hello&nbsp;<b>World</b> &lt;3</p><div>second</div><pre>  keep\n  spaces</pre></body></html>"
     )
-    assert text == "Hello World <3\n\nsecond\n\n  keep\n  spaces"
+    assert text == "Hello **World** <3\n\nsecond\n\n```\n  keep\n  spaces\n```"
 
 
 def test_html_to_text_shows_link_targets_once() -> None:
-    assert html_to_text('<a href="https://x.org/a">Read</a>') == "Read (https://x.org/a)"
+    assert html_to_text('<a href="https://x.org/a">Read</a>') == "[Read](https://x.org/a)"
     assert html_to_text('<a href="https://x.org/a">https://x.org/a</a>') == "https://x.org/a"
+    assert html_to_text('<a href="mailto:bob@x.org">bob@x.org</a>') == "bob@x.org"
     assert html_to_text('<a href="javascript:alert(1)">Click</a>') == "Click"
+    assert html_to_text('<a href="/relative" title="t">Here</a> <img src="https://t.example/p.gif">') == "Here"
+
+
+def test_html_nested_past_any_browser_neither_crashes_nor_hangs() -> None:
+    # html5ever's scope checks are quadratic in depth and markdownify recurses per level:
+    # past MAX_DEPTH tags turn into text, and a tree too deep for markdownify gets plain lines.
+    for html in ("<div>" * 60_000 + "deep", "<span>" * 60_000 + "<p>x" * 60_000, "<b>" * 900 + "bold"):
+        started = time.monotonic()
+        email = parse_email(_html_message(html))
+        assert time.monotonic() - started < 10
+        assert email.text.endswith(("deep", "x", "bold"))
+        assert "&lt;" in sanitize_html(html) or html.startswith("<b>")
+
+
+def test_a_body_too_big_for_markdownify_still_reads_as_lines_with_links() -> None:
+    rows = "".join(
+        f'<tr><td>{i}</td><td><a href="https://x.org/{i}?a=1&amp;b=2">item</a></td></tr>' for i in range(12_000)
+    )
+    text = html_to_text(f"<h1>Big</h1><table>{rows}</table><p>end &lt;3</p>")
+    lines = text.split("\n\n")
+    assert lines[0] == "Big" and lines[1] == "0 [item](https://x.org/0?a=1&b=2)" and lines[-1] == "end <3"
+    assert len(lines) == 12_002
+
+
+def _html_message(html: str) -> bytes:
+    message = EmailMessage()
+    message["Subject"] = "deep"
+    message.set_content(html, subtype="html")
+    return message.as_bytes()
 
 
 # --------------------------------------------------------------------------- saving attachments
