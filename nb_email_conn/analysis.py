@@ -7,14 +7,18 @@ them before any traffic) and appear in the audit log as ``search_emails`` calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .functions.reading import THREAD
+from .errors import InvalidInputError
+from .functions.reading import SYNC, THREAD
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .aliases import Gated, Refs
+    from .cache import LocalIndex, SyncReport
+    from .config import ConnectionConfig
     from .functions.context import Context
     from .functions.spec import FunctionSpec
     from .pending import PendingAction
@@ -26,6 +30,7 @@ class AnalysisMethods:
     """Threads, the local index (``cache=True``) and watching a folder; mixed into ``EmailConnection``."""
 
     _context: Context
+    config: ConnectionConfig
 
     if TYPE_CHECKING:
 
@@ -45,3 +50,49 @@ class AnalysisMethods:
     async def thread_async(self, ref: Refs) -> pd.DataFrame:
         """Awaitable :meth:`thread`."""
         return await self._call_async(THREAD, ref=ref)
+
+    # -- the synced local index ------------------------------------------------------------------
+    @staticmethod
+    def _open_cache(config: ConnectionConfig, credential: Callable[[], str], cache: bool) -> LocalIndex | None:
+        """The local index of a ``cache=True`` connection (its file opens on first use)."""
+        if not isinstance(cache, bool):
+            raise InvalidInputError("cache must be True or False.", field="cache")
+        if not cache:
+            return None
+        from .cache import LocalIndex
+
+        return LocalIndex(config, credential)
+
+    def _close_cache(self) -> None:
+        if self._context.cache is not None:
+            self._context.cache.close()  # its own IMAP session; the index file stays
+
+    @property
+    def cached(self) -> bool:
+        """Whether searches read their rows from the synced local index (``cache=True``)."""
+        return self._context.cache is not None
+
+    def sync(self, folder: str | None = None) -> Gated[SyncReport]:
+        """Bring the local index up to date with the server; returns ``SyncReport(new, changed, vanished, seconds)``.
+
+        ``folder=None`` syncs every folder already in the index (INBOX when it is empty). A
+        search on a cached connection syncs its folder by itself first, so this is only needed to
+        index folders ahead of time or to see what changed. Needs ``cache=True``; runs under
+        ``search_emails``' policy.
+        """
+        return self._call(SYNC, folder=folder)
+
+    async def sync_async(self, folder: str | None = None) -> SyncReport:
+        """Awaitable :meth:`sync`."""
+        return await self._call_async(SYNC, folder=folder)
+
+    def clear_cache(self) -> None:
+        """Delete this connection's local index (``<config folder>/cache/<name>/``); the next cached
+        search syncs from scratch. Also removes a leftover index of an uncached connection."""
+        cache = self._context.cache
+        if cache is not None:
+            cache.clear()
+        else:
+            from .cache import remove_cache
+
+            remove_cache(self.config.name)

@@ -3,9 +3,8 @@
 Naming convention: every function ``f`` has an awaitable twin ``f_async`` with the same arguments (``search_emails`` /
 ``search_emails_async``). The synchronous form works in scripts, notebooks and worker threads; the awaitable form is for
 async code (top-level ``await`` in Jupyter, agent frameworks). What each function does is described once, in
-``functions/``; the methods here (and in ``analysis.py``) only carry the signatures and docstrings people read.
-
-A synchronous call under *Enabled with confirmation* made on the kernel's main thread returns a :class:`PendingAction`
+``functions/``; the methods here (and in ``analysis.py``) only carry the signatures and docstrings people read. A
+synchronous call under *Enabled with confirmation* made on the kernel's main thread returns a :class:`PendingAction`
 (the action runs on the reviewer's click), hence the ``Gated[T]`` return types; awaited forms always return the result.
 """
 
@@ -50,9 +49,8 @@ Attachments: TypeAlias = "AttachmentSpec | Iterable[AttachmentSpec] | None"
 class EmailConnection(AnalysisMethods):
     """One mailbox: IMAP for reading and changing mail, SMTP for sending.
 
-    ``password=None`` reads the secret store (keyring or session-only); OAuth: the sign-in's tokens.
-    ``approver`` decides calls under "Enabled with confirmation"; in Jupyter the default
-    is the inline Approve / Edit / Reject widget.
+    ``password=None`` reads the secret store (keyring or session-only); OAuth: the sign-in's tokens. ``approver``
+    decides calls under "Enabled with confirmation" (in Jupyter: the inline widget). ``cache=True``: a local index.
     """
 
     def __init__(
@@ -64,6 +62,7 @@ class EmailConnection(AnalysisMethods):
         policies: Mapping[str, Policy | str] | None = None,
         save_sent: bool | None = None,
         guardrails: Guardrails | Mapping[str, Any] | None = None,
+        cache: bool = False,
     ) -> None:
         if not isinstance(config, ConnectionConfig):
             raise InvalidInputError("config must be a nb_email_conn.ConnectionConfig.", field="config")
@@ -81,6 +80,7 @@ class EmailConnection(AnalysisMethods):
             mailbox=Mailbox(session),
             password=credential,
             save_sent=save_sent if save_sent is not None else not SAVES_SENT_ITSELF.search(config.imap_host),
+            cache=self._open_cache(config, credential, cache),
         )
         self._gate = Gate(
             lambda name: self.policies[name], self._current_approver, config.name, lambda: self._guardrails
@@ -146,6 +146,7 @@ class EmailConnection(AnalysisMethods):
     def close(self) -> None:
         """Log out of IMAP. The connection reconnects by itself if used again."""
         self._context.session.close()
+        self._close_cache()
 
     @property
     def insecure(self) -> bool:

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 import tomli_w
 
 from . import secrets
@@ -25,6 +24,7 @@ from .errors import InvalidInputError
 from .functions.policies import Policies
 from .guardrails import Guardrails
 from .oauth.provider import OAuthProvider
+from .paths import HOME_ENV, config_dir
 from .policy import Approver, Policy
 
 if sys.version_info >= (3, 11):
@@ -35,19 +35,10 @@ else:  # pragma: no cover - Python 3.10
 if TYPE_CHECKING:
     from .connection import EmailConnection
 
-HOME_ENV = "NB_EMAIL_CONN_HOME"
 FILE_NAME = "connections.toml"
 LOCK_NAME = ".connections.lock"
 _TABLE = "connections"
 _thread_lock = threading.RLock()
-
-
-def config_dir() -> Path:
-    """The folder of ``connections.toml``: ``$NB_EMAIL_CONN_HOME``, else the user config dir."""
-    override = os.environ.get(HOME_ENV, "").strip()
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_config_dir("nb-email-conn", appauthor=False))
 
 
 def config_path() -> Path:
@@ -249,31 +240,44 @@ def list_connections() -> list[ConnectionConfig]:
 
 
 def forget_connection(name: str) -> None:
-    """Remove the saved settings and password of ``name``.
+    """Remove the saved settings, password and local index (``cache/<name>/``) of ``name``.
 
-    The password is removed even when no settings are saved under that name (an
-    orphaned secret); the unknown name is then reported with InvalidInputError.
+    The password and the index are removed even when no settings are saved under that
+    name (orphans); the unknown name is then reported with InvalidInputError.
     """
     with _updating():
         saved = _read_all()
         key = name.strip() if isinstance(name, str) else name
         if isinstance(key, str) and key:
             secrets.forget_all(key)  # the password, or an OAuth sign-in's tokens
+            _remove_cache(key)
         if key not in saved:
             raise _unknown(str(name), saved)
         del saved[key]
         _write_all(saved)
 
 
-def connect(name: str, *, approver: Approver | None = None, password: str | None = None) -> EmailConnection:
-    """An :class:`EmailConnection` for a saved connection, with its saved policies, guardrails and password."""
+def _remove_cache(name: str) -> None:
+    from .cache.files import remove_cache  # the index of that connection only: cache/<name>/
+
+    with contextlib.suppress(InvalidInputError):  # a name that cannot be a folder has no index
+        remove_cache(name)
+
+
+def connect(
+    name: str, *, approver: Approver | None = None, password: str | None = None, cache: bool = False
+) -> EmailConnection:
+    """An :class:`EmailConnection` for a saved connection, with its saved policies, guardrails and password.
+
+    ``cache=True``: searches read their rows from the connection's synced local index."""
     config, policies = load_connection(name)
     guardrails = load_guardrails(config.name)
     if password is None and config.auth == "password":  # OAuth connections use their tokens
         password = secrets.get_password(config.name)
     from .connection import EmailConnection  # here, not at the top: connection imports store
 
-    conn = EmailConnection(config, password=password, approver=approver, policies=policies)
+    extra: dict[str, Any] = {"cache": True} if cache else {}  # only when asked: the default is EmailConnection's
+    conn = EmailConnection(config, password=password, approver=approver, policies=policies, **extra)
     conn.guardrails = guardrails
     return conn
 

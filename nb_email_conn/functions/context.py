@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..cache import LocalIndex
     from ..config import ConnectionConfig
     from ..imap.mailbox import Mailbox
     from ..imap.session import ImapSession
@@ -21,6 +22,8 @@ class Context:
     mailbox: Mailbox
     password: Callable[[], str]
     save_sent: bool
+    cache: LocalIndex | None = None
+    """The synced local index (``EmailConnection(cfg, cache=True)``): searches read their rows from it."""
 
     def own_addresses(self) -> frozenset[str]:
         """The user's own addresses, lower-cased: left out of a reply-all."""

@@ -14,6 +14,7 @@ from .spec import REF, Arguments, FunctionSpec, flag, object_schema, text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..cache import SyncReport
     from ..message.parse import Email
     from .context import Context
 
@@ -95,6 +96,17 @@ def _prepare_search(arguments: Arguments) -> Arguments:
 
 
 def _search(context: Context, arguments: Arguments) -> pd.DataFrame:
+    if context.cache is not None:  # synced first, then rows from the local index
+        from ..cache.answer import cached_search
+
+        return cached_search(
+            context.cache,
+            arguments.get("query"),
+            folder=arguments.get("folder", "INBOX"),
+            limit=arguments.get("limit"),
+            criteria=arguments.get("criteria", {}),
+            progress=arguments.get("progress", True),
+        )
     from ..imap.search import search
 
     return search(
@@ -220,6 +232,10 @@ def _thread(context: Context, arguments: Arguments) -> pd.DataFrame:
 
     ref = MessageRef.parse(arguments["ref"])
     context.mailbox.own_ref(ref)
+    if context.cache is not None:
+        from ..cache.answer import cached_thread
+
+        return cached_thread(context.cache, ref)
     session = context.session
     folder = session.resolve_folder(ref.folder, "ref")
     config = session.config
@@ -236,3 +252,40 @@ def _thread(context: Context, arguments: Arguments) -> pd.DataFrame:
 
 THREAD = replace(SEARCH_EMAILS, prepare=_prepare_thread, run=_thread, positional=("ref",))
 """``conn.thread(ref)``: a search, so under ``search_emails``' policy and in the audit log as one."""
+
+
+# -- sync (the local index; a search of the folders it holds) -------------------------------------
+def _prepare_sync(arguments: Arguments) -> Arguments:
+    folder = arguments.get("folder")
+    if folder is not None:
+        check_text(folder, "folder", allow_empty=False, max_length=1000)
+    return {"folder": folder, "progress": bool(arguments.get("progress", True))}
+
+
+def _sync(context: Context, arguments: Arguments) -> SyncReport:
+    cache = context.cache
+    if cache is None:
+        raise InvalidInputError(
+            "this connection has no local index: open it with EmailConnection(config, cache=True) "
+            "or nec.connect(name, cache=True).",
+            field="cache",
+        )
+    folder = arguments.get("folder")
+    folders = None if folder is None else [cache.session.resolve_folder(folder)]
+    return cache.sync(folders, progress=arguments.get("progress", True))
+
+
+SYNC: FunctionSpec[SyncReport] = FunctionSpec(
+    name=SEARCH_EMAILS.name,
+    seed_name=None,
+    label="Bring the local index up to date.",
+    description=SEARCH_EMAILS.description,
+    default_policy=SEARCH_EMAILS.default_policy,
+    writes=False,
+    parameters=object_schema({"folder": text("Folder to sync (default: every folder in the index).")}),
+    prepare=_prepare_sync,
+    run=_sync,
+    signature="sync(folder=None)",
+    returns="SyncReport(new, changed, vanished, seconds)",
+)
+"""``conn.sync(folder=None)``: reads the folders like a search, so under ``search_emails``' policy."""
