@@ -3,23 +3,11 @@
 // view only shows the ones in force and asks for new ones with one set_guardrails request.
 
 import { h } from "./dom";
+import type { GuardrailsState, ManagerMethods } from "./messages";
 import { type MessageModel, RequestClient, RequestError } from "./protocol";
 
-/** The `guardrails` trait: `Guardrails.to_dict()` (widgets/manager_guardrails.py). */
-export interface GuardrailsState {
-  allowed_recipients: string[] | null;
-  max_recipients: number | null;
-  max_sends_per_hour: number | null;
-  dry_run: boolean;
-}
-
-export interface SetGuardrailsParams {
-  guardrails: GuardrailsState;
-}
-
-export type GuardrailsMethods = {
-  set_guardrails: { params: SetGuardrailsParams; result: GuardrailsState };
-};
+/** The one request this section sends (its shapes are in messages.ts). */
+export type GuardrailsMethods = Pick<ManagerMethods, "set_guardrails">;
 
 export const NO_GUARDRAILS: GuardrailsState = {
   allowed_recipients: null,

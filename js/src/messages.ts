@@ -219,6 +219,14 @@ export interface SavedConnection {
   imap_host: string;
 }
 
+/** The `guardrails` trait: `Guardrails.to_dict()`; null = no such limit (no list: anyone). */
+export interface GuardrailsState {
+  allowed_recipients: string[] | null;
+  max_recipients: number | null;
+  max_sends_per_hour: number | null;
+  dry_run: boolean;
+}
+
 export interface ManagerModel {
   values: Partial<Record<keyof FormValues, unknown>>;
   password_set: boolean;
@@ -230,6 +238,7 @@ export interface ManagerModel {
   keyring: KeyringState;
   session_only: boolean;
   connection_name: string;
+  guardrails: GuardrailsState;
 }
 
 // --- the connection manager: requests ---------------------------------------------------------
@@ -278,10 +287,19 @@ export interface SetPolicyParams {
 /** Every function's policy after the change. */
 export type SetPolicyResult = Record<string, PolicyValue>;
 
+/** `set_guardrails`: the new guardrails, all four settings (the kernel checks each). */
+export interface SetGuardrailsParams {
+  guardrails: GuardrailsState;
+}
+
+/** The guardrails in force after the change. */
+export type SetGuardrailsResult = GuardrailsState;
+
 export type ManagerMethods = {
   test_connection: { params: ConnectionTestParams; result: ConnectionTestResult };
   save: { params: SaveParams; result: SaveResult };
   load: { params: LoadParams; result: LoadResult };
   forget: { params: ForgetParams; result: ForgetResult };
   set_policy: { params: SetPolicyParams; result: SetPolicyResult };
+  set_guardrails: { params: SetGuardrailsParams; result: SetGuardrailsResult };
 };

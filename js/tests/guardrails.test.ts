@@ -1,8 +1,22 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import data from "../../tests/widgets/widget_messages.json";
 import { describeGuardrails, NO_GUARDRAILS, parseLimit, parseRecipients } from "../src/guardrails";
 import { renderManager } from "../src/manager";
-import type { ManagerModel } from "../src/messages";
+import type { ErrorInfo, ManagerModel, ReplyMessage, SetGuardrailsParams } from "../src/messages";
 import { FakeModel } from "./fake-model";
+
+interface GuardrailsEntry {
+  name: string;
+  sees: string[];
+  model: ManagerModel;
+  requests: Array<{ method: string; params: SetGuardrailsParams }>;
+  replies: ReplyMessage[];
+}
+
+// The kernel's own states and replies (pytest proves the manager produces them exactly).
+const entries = (data as unknown as { manager: GuardrailsEntry[] }).manager.filter((entry) =>
+  entry.requests.some((request) => request.method === "set_guardrails"),
+);
 
 const RAILS = {
   allowed_recipients: ["*@example.org", "bob@partner.com"],
@@ -12,7 +26,7 @@ const RAILS = {
 };
 
 function setup(guardrails = NO_GUARDRAILS) {
-  const state: ManagerModel & { guardrails: typeof NO_GUARDRAILS } = {
+  const state: ManagerModel = {
     values: { name: "work", username: "alice@example.org", imap_host: "imap.example.org" },
     password_set: false,
     saved: [],
@@ -108,5 +122,51 @@ describe("the Guardrails section", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(box.querySelector('[data-testid="guardrails-error"]')?.textContent).toContain("'bob'");
     expect(input("allowed_recipients").getAttribute("aria-invalid")).toBe("true");
+  });
+});
+
+describe.each(entries)("the shared fixture: $name", (entry) => {
+  beforeEach(() => document.body.replaceChildren());
+
+  it("shows the guardrails the kernel synced", () => {
+    const { box, input } = setup(entry.model.guardrails);
+    for (const text of entry.sees) expect(box.textContent).toContain(text);
+    const rails = entry.model.guardrails;
+    expect(input("allowed_recipients").value).toBe((rails.allowed_recipients ?? []).join(", "));
+    expect(input("dry_run").checked).toBe(rails.dry_run);
+  });
+
+  it("sends each request as the kernel received it and shows its refusals", async () => {
+    for (const [index, request] of entry.requests.entries()) {
+      const { model, box, input, apply } = setup();
+      const rails = request.params.guardrails;
+      type(input("allowed_recipients"), (rails.allowed_recipients ?? []).join(", "));
+      type(
+        input("max_recipients"),
+        rails.max_recipients === null ? "" : String(rails.max_recipients),
+      );
+      type(
+        input("max_sends_per_hour"),
+        rails.max_sends_per_hour === null ? "" : String(rails.max_sends_per_hour),
+      );
+      input("dry_run").checked = rails.dry_run;
+      apply.click();
+      expect(model.requests()).toHaveLength(1);
+      expect(model.requests()[0]).toMatchObject({
+        method: "set_guardrails",
+        params: request.params,
+      });
+      const reply = entry.replies[index];
+      if (reply.ok) model.reply(reply.result);
+      else model.reply(reply.error, false);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const error = box.querySelector('[data-testid="guardrails-error"]')?.textContent ?? "";
+      if (reply.ok) expect(error).toBe("");
+      else {
+        const info: ErrorInfo = reply.error;
+        expect(error).toBe(info.message);
+        expect(input(info.field ?? "").getAttribute("aria-invalid")).toBe("true");
+      }
+    }
   });
 });

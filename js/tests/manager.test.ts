@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { NO_GUARDRAILS } from "../src/guardrails";
 import { renderManager } from "../src/manager";
 import type { ManagerModel } from "../src/messages";
 import { FakeModel } from "./fake-model";
@@ -18,6 +19,7 @@ function initial(): ManagerModel {
     keyring: { usable: true, description: "test" },
     session_only: false,
     connection_name: "",
+    guardrails: NO_GUARDRAILS,
   };
 }
 

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { NO_GUARDRAILS } from "../src/guardrails";
 import { renderManager } from "../src/manager";
 import type { ManagerModel } from "../src/messages";
 import type { DiscoveredOption, SignInState } from "../src/signin";
@@ -27,6 +28,7 @@ function initial(values: Record<string, unknown> = {}): State {
     keyring: { usable: true, description: "test" },
     session_only: false,
     connection_name: "",
+    guardrails: NO_GUARDRAILS,
     discovered: [],
     sign_in: {},
   };

@@ -1,27 +1,22 @@
-"""The manager's Guardrails section, kernel side: the synced shape and where guardrails are kept.
+"""The manager's Guardrails section, kernel side: the trait's value and where guardrails are kept.
 
-The ``guardrails`` trait is ``Guardrails.to_dict()``; ``set_guardrails`` checks and applies
-new ones. A saved connection keeps them in ``connections.toml`` (through the backend when it
-can, else the store), so ``nec.connect(name)`` comes back with the same limits.
+The ``guardrails`` trait is ``Guardrails.to_dict()`` (``messages.GuardrailsState``);
+``set_guardrails`` (``messages.SetGuardrailsParams``) checks and applies new ones. A saved
+connection keeps them in ``connections.toml`` (through the backend when it can, else the
+store), so ``nec.connect(name)`` comes back with the same limits. ``GuardrailsState`` is
+re-exported here for ``manager.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from ..config import ConnectionConfig
 from ..errors import EmailConnError
 from ..guardrails import Guardrails
+from .messages import GuardrailsState
 
-
-class GuardrailsState(TypedDict):
-    """The ``guardrails`` trait and the ``set_guardrails`` request's ``guardrails``.
-    (Its TypeScript twin is in manager.ts until both move to messages.py / messages.ts.)"""
-
-    allowed_recipients: list[str] | None
-    max_recipients: int | None
-    max_sends_per_hour: int | None
-    dry_run: bool
+__all__ = ["GuardrailsState", "guardrails_state", "load_guardrails", "save_guardrails"]
 
 
 def guardrails_state(rails: Guardrails) -> GuardrailsState:

@@ -7,9 +7,10 @@ Three kinds of data cross between the kernel and the browser:
   a :class:`ReplyOk` or a :class:`ReplyError`;
 - **synced traits**, which JupyterLab may save into the notebook: the approval widget's
   ``request``, ``state``, ``decision`` and ``outcome``, the manager's ``functions``,
-  ``status``, ``report``, ``keyring`` and ``saved``;
+  ``status``, ``report``, ``keyring``, ``saved`` and ``guardrails``;
 - each request method's **params and result** (``decide`` on the approval widget;
-  ``test_connection``, ``save``, ``load``, ``forget`` and ``set_policy`` on the manager).
+  ``test_connection``, ``save``, ``load``, ``forget``, ``set_policy`` and ``set_guardrails``
+  on the manager).
 
 ``js/src/messages.ts`` declares the same names as TypeScript interfaces, and
 ``tests/widgets/widget_messages.json`` holds examples that pytest checks against these types
@@ -276,6 +277,16 @@ class SavedConnection(TypedDict):
     imap_host: str
 
 
+class GuardrailsState(TypedDict):
+    """The ``guardrails`` trait: ``Guardrails.to_dict()`` (``None`` = no such limit; an empty
+    ``allowed_recipients`` is ``None`` too: anyone)."""
+
+    allowed_recipients: list[str] | None
+    max_recipients: int | None
+    max_sends_per_hour: int | None
+    dry_run: bool
+
+
 class ManagerModel(TypedDict):
     """The connection manager's synced traits, together (never the password)."""
 
@@ -289,6 +300,7 @@ class ManagerModel(TypedDict):
     keyring: KeyringState
     session_only: bool
     connection_name: str
+    guardrails: GuardrailsState
 
 
 # -- the connection manager: requests ---------------------------------------------------------
@@ -347,6 +359,16 @@ class SetPolicyParams(TypedDict):
 
 SetPolicyResult = dict[str, PolicyValue]
 """Every function's policy after the change."""
+
+
+class SetGuardrailsParams(TypedDict):
+    """``set_guardrails``: the new guardrails, all four settings (the kernel checks each)."""
+
+    guardrails: GuardrailsState
+
+
+SetGuardrailsResult = GuardrailsState
+"""The guardrails in force after the change (applied to the live connection, saved with a saved one)."""
 
 
 # -- a synced trait holding one of these shapes ----------------------------------------------

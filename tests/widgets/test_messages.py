@@ -40,6 +40,7 @@ PARAMS: dict[str, Any] = {
     "load": messages.LoadParams,
     "forget": messages.ForgetParams,
     "set_policy": messages.SetPolicyParams,
+    "set_guardrails": messages.SetGuardrailsParams,
 }
 RESULTS: dict[str, Any] = {
     "test_connection": messages.ConnectionTestResult,
@@ -47,6 +48,7 @@ RESULTS: dict[str, Any] = {
     "load": messages.LoadResult,
     "forget": messages.ForgetResult,
     "set_policy": messages.SetPolicyResult,
+    "set_guardrails": messages.SetGuardrailsResult,
 }
 
 
