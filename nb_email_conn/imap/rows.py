@@ -21,14 +21,14 @@ from .frame import HeaderColumns
 from .response import fetch_items, parse_response
 from .wire import Wire
 
-HEADER_ITEM = b"BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO)]"
+HEADER_ITEM = b"BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 ROW_ITEMS = b"(UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE " + HEADER_ITEM + b")"
 DATE_ITEMS = b"(UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (DATE)])"
 ROW_KEYS = (b"UID", b"FLAGS", b"RFC822.SIZE", b"INTERNALDATE", b"BODYSTRUCTURE", b"HEADER")
 DATE_KEYS = (b"UID", b"INTERNALDATE", b"HEADER")
 ROW_FIELDS = (
     "uid", "flags", "size", "internaldate", "has_attachments",
-    "date", "from_name", "from_addr", "to", "cc", "subject", "message_id", "in_reply_to",
+    "date", "from_name", "from_addr", "to", "cc", "subject", "message_id", "in_reply_to", "references",
 )  # fmt: skip
 _DECODE_EVERY = 10_000  # rows kept raw before their headers are decoded column by column
 
@@ -175,6 +175,7 @@ class Rows:
             ],
             "has_attachments": self.has_attachments,
             **self.headers.columns(),
+            "references": self.headers.references,  # thread_id's links (threads.py), not a column
         }
         uids = self.uid
         if any(uids[i] > uids[i + 1] for i in range(len(uids) - 1)):

@@ -85,7 +85,5 @@ def thread_rows(
     prefix = str(MessageRef(ref.folder, ref.uidvalidity, 1, user, host))[:-1]
     members = thread_members(links, ref.uid, prefix=prefix)
     columns = fetch_rows(imap, members)
-    if "references" not in columns:  # rows fetched without References: the links have them
-        columns["references"] = [links[uid][2] if uid in links else "" for uid in columns["uid"]]
     frame = build_frame(columns, folder=ref.folder, uidvalidity=ref.uidvalidity, user=user, host=host)
     return oldest_first(frame)

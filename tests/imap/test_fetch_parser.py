@@ -137,6 +137,7 @@ def test_one_row_with_every_column() -> None:
         "subject": ["été report"],
         "message_id": ["<m1@example.org>"],
         "in_reply_to": ["<m0@example.org>"],
+        "references": [""],  # fetched for thread_id, not a column of the frame
     }
     assert imap.tagged_commands == {}  # imaplib's bookkeeping is left clean
 

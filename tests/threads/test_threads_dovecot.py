@@ -88,13 +88,20 @@ def test_thread_returns_each_conversation_oldest_first(conn: nec.EmailConnection
     assert len(names) == 6
 
 
-def test_search_thread_ids_link_by_in_reply_to_and_never_by_subject(
+def test_search_thread_ids_partition_the_folder_exactly(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
     seed_chains(fresh_mailbox)
-    found = partition(conn.search_emails())
-    for key in ("a2", "a3", "c2", "c3", "g", "d1", "e1", "f"):
-        assert found[key] == CHAINS[key][3], key
+    everything = conn.search_emails()
+    found = partition(everything)
+    assert found == {key: value[3] for key, value in CHAINS.items()}
+    assert everything["thread_id"].nunique() == 6
+    # the same ids as thread() gives, for every row; and in a search that holds only part of a thread
+    for ref, thread_id in zip(everything["ref"], everything["thread_id"], strict=True):
+        assert set(conn.thread(ref)["thread_id"]) == {thread_id}
+    part = conn.search_emails(subject="B reply")
+    assert part["thread_id"].nunique() == 1
+    assert set(part["thread_id"]) == set(everything.loc[everything["subject"].str.startswith("B reply"), "thread_id"])
 
 
 def test_thread_of_a_gone_or_stale_message_raises(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
