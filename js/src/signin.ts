@@ -199,18 +199,16 @@ export function renderSignIn(
         hooks.apply({ ...hooks.values(), ...option.values });
         showAuth();
       });
+      const v = option.values;
+      const servers = `IMAP ${v.imap_host}:${v.imap_port}, SMTP ${v.smtp_host}:${v.smtp_port}`;
+      const how = option.auth === "oauth2" ? "OAuth 2.0" : "password";
       const line = h(
         "div",
         {
-          className: option.secure ? "nec-found-row" : "nec-found-row nec-warning",
+          className: option.secure ? "nec-found-row" : "nec-found-row nec-found-insecure",
           dataset: { source: option.source, secure: String(option.secure) },
         },
-        [
-          h("span", {
-            text: `${option.secure ? "✓" : "⚠"} ${option.label.split(":")[0]} (from ${where}) `,
-          }),
-          use,
-        ],
+        [h("span", { text: `${option.secure ? "✓" : "⚠"} ${where}: ${servers}, ${how} ` }), use],
       );
       for (const warning of option.warnings) {
         line.append(h("div", { className: "nec-help nec-warning-text", text: warning }));

@@ -221,6 +221,7 @@ class SignInPart:
             self.config = config
         manager.values = self.form_values(config)
         manager.sign_in = state_of(flow)
+        manager.status = {"state": "working", "message": f"Waiting for the sign-in: {flow.instructions()}"}
         flow.on_change(self._changed)
         return SignInResult(state=flow.status, method=flow.method)
 

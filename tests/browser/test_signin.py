@@ -5,11 +5,14 @@ the code and link, and the form reports the signed-in connection; nothing secret
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .notebook import cell, open_notebook, run_cell, save, wait_for_output
+from .test_lab import luminance
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -72,6 +75,15 @@ def test_find_settings_then_sign_in_with_a_device_code(lab: Any, page: Any) -> N
     code = form.get_by_test_id("user-code")
     code.wait_for(timeout=30_000)
     user_code = code.inner_text()
+    shots = Path(tempfile.mkdtemp(prefix="nec-signin-"))
+    for theme, dark in (("JupyterLab Dark", True), ("JupyterLab Light", False)):
+        page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+        page.wait_for_function("(theme) => document.body.dataset.jpThemeName === theme", arg=theme, timeout=30_000)
+        page.wait_for_timeout(300)
+        color = code.evaluate("(el) => getComputedStyle(el).color")
+        assert (luminance(color) > 0.5) == dark, f"the code is hard to read in {theme}: {color}"
+        form.screenshot(path=str(shots / f"sign-in-{'dark' if dark else 'light'}.png"))
+    print(f"\nsign-in screenshots in {shots}")
     link = form.get_by_test_id("sign-in").locator("a")
     assert link.get_attribute("href", timeout=5_000).endswith("/verify")
     run_cell(page, 1)
