@@ -130,3 +130,14 @@ def test_the_checker_sees_imports_inside_functions() -> None:
     # Guards the guard: approvers.py imports the front-end hooks, display code imports lazily.
     assert "nb_email_conn.frontend" in GRAPH["nb_email_conn.approvers"]
     assert any(t.startswith("nb_email_conn.message") for t in GRAPH["nb_email_conn.functions.reading"])
+
+
+def test_the_architecture_doc_names_every_module() -> None:
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        folder = path.parent.relative_to(PACKAGE.parent).as_posix()
+        section = doc.split(f"### `{folder}/`", 1)
+        if len(section) < 2 or f"| `{path.name}` |" not in section[1].split("\n### ", 1)[0]:
+            missing.append(str(path.relative_to(PACKAGE.parent)))
+    assert missing == [], f"docs/architecture.md's module map misses: {missing}"
