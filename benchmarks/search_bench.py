@@ -1,17 +1,24 @@
 """Benchmark: the whole-folder search against the floor, imapclient and imap_tools.
 
-    python benchmarks/search_bench.py                 # 10k and 50k messages
-    python benchmarks/search_bench.py --sizes 200000  # on request
+    python benchmarks/search_bench.py                          # 10k and 50k messages, both corpora
+    python benchmarks/search_bench.py --sizes 50000 --scale 250000 --corpus realistic
 
-Starts Dovecot (tests/servers/dovecot.py) with N synthetic ~12 KB messages written straight
-into a Maildir folder, then measures, each method in its own process (so peak RSS is its
-own), over the plain loopback port (no TLS, so only the client's work differs):
+Starts Dovecot (tests/servers/dovecot.py) with N messages of each corpus (``corpus.py``:
+uniform and realistic) written straight into a Maildir folder, then measures, each method in
+its own process (so peak RSS is its own), over the plain loopback port (no TLS, so only the
+client's work differs):
 
 - floor: raw socket ``UID FETCH 1:* (...)`` of the same items, read without parsing;
 - ours: ``search_messages`` (UID SEARCH + pipelined FETCH + parser + DataFrame);
 - ours_limit100: the newest 100 (UID SORT + FETCH of 100);
 - imapclient: ``search`` + ``fetch`` of the same items in chunks of 1000;
-- imap_tools: ``fetch(headers_only=True, bulk=1000, mark_seen=False)`` into a DataFrame.
+- imap_tools: ``fetch(headers_only=True, bulk=1000, mark_seen=False)`` into a DataFrame;
+- cached: ``EmailConnection(cache=True).search_emails()``: cold builds the local index, warm
+  searches with nothing changed; cached_churn: a search after another client changed 1% of
+  the folder (flags, expunges, new mail; not timed); sync_churn: ``sync()`` after such a churn.
+
+``--scale 250000`` adds a folder that big (realistic headers, small bodies): floor, ours,
+limit=100 and cached, with peak RSS and the frame's bytes per row.
 
 Then one 10 MB attachment (a ~13.7 MB message), over TLS as a user would connect:
 
@@ -42,81 +49,46 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 USER = "bob@example.org"
 FOLDER = "Bench"
+
+
+# What a search fetches (nb_email_conn.imap.rows.ROW_ITEMS, checked in bench()); written out so the
+# floor's process does not import the package (its RSS is the socket's alone).
 ITEMS = (
     "UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE "
-    "BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO)]"
+    "BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 )
 IMAPCLIENT_ITEMS = [*ITEMS.split(" ", 5)[:5], ITEMS.split(" ", 5)[5]]
-METHODS = ("floor", "ours", "ours_limit100", "imapclient", "imap_tools")
+METHODS = ("floor", "ours", "ours_limit100", "imapclient", "imap_tools", "cached", "cached_churn", "sync_churn")
+SCALE_METHODS = ("floor", "ours", "ours_limit100", "cached")
+CHURN = 0.01  # the share of the folder another client changes before each cached run
 BIG_METHODS = ("get_ours", "get_imaplib", "send_ours", "send_aiosmtplib")
 BIG_FOLDER = "Big"
 BIG_ATTACHMENT = 10 * 1024 * 1024
-NAMES = ["Alice Martin", "Jörg Müller", "Zoë Durand", "李雷", "Bob Smith", "Carol O'Neil"]
-WORDS = ["report", "invoice", "meeting", "quarterly", "update", "lunch", "project", "review", "draft", "budget"]
 
 
 # -- the corpus ----------------------------------------------------------------------------
-def _encoded(name: str) -> str:
-    if name.isascii():
-        return name
-    import base64
-
-    return "=?utf-8?b?" + base64.b64encode(name.encode()).decode() + "?="
-
-
-def _message(index: int, rnd: random.Random, when: float) -> bytes:
-    sender = rnd.choice(NAMES)
-    subject = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(2, 6))) + f" #{index}"
-    if rnd.random() < 0.2:
-        subject = _encoded("Ünïcödé " + subject)
-    date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(when))
-    headers = [
-        f"From: {_encoded(sender)} <user{index % 500}@example.org>",
-        f"To: alice@example.org, team{index % 7}@example.org",
-        f"Subject: {subject}",
-        f"Date: {date}",
-        f"Message-ID: <bench{index}@example.org>",
-        "MIME-Version: 1.0",
-    ]
-    if index % 10:
-        headers.append(f"Cc: cc{index % 13}@example.org")
-    if index % 3 == 0:
-        headers.append(f"In-Reply-To: <bench{index - 1}@example.org>")
-    text = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 180)[:10_000]
-    if index % 5 == 0:
-        headers.append('Content-Type: multipart/mixed; boundary="b"')
-        body = (
-            f'--b\r\nContent-Type: text/plain; charset="utf-8"\r\n\r\n{text[:8000]}\r\n'
-            f'--b\r\nContent-Type: application/pdf; name="doc{index}.pdf"\r\n'
-            f'Content-Disposition: attachment; filename="doc{index}.pdf"\r\n'
-            f"Content-Transfer-Encoding: base64\r\n\r\n{'QUJD' * 500}\r\n--b--\r\n"
-        )
-    else:
-        headers.append('Content-Type: text/plain; charset="utf-8"')
-        body = text + "\r\n"
-    # Header lines are long enough for ~12 KB with the body; keep other headers realistic.
-    headers += [f"Received: from mx{i}.example.org by mx.example.org; {date}" for i in range(4)]
-    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
-
-
-def seed(server: Any, count: int) -> None:
+def seed(server: Any, count: int, corpus: str, *, small: bool = False) -> None:
     """Write ``count`` messages into bob's Maildir folder (Dovecot indexes it on first use)."""
+    from corpus import Realistic, uniform_message
+
     with server.client(USER) as client:  # creates the home and Maildir
         client.create_folder(FOLDER)
     folder = server.root / "home" / USER / "Maildir" / f".{FOLDER}"
     cur = folder / "cur"
     rnd = random.Random(42)
+    realistic = Realistic()
     start = time.time() - count * 600
     for index in range(count):
         when = start + index * 600 + rnd.randint(-3000, 3000)
         flags = "S" if rnd.random() < 0.7 else ""
         flags += "F" if rnd.random() < 0.05 else ""
         path = cur / f"{int(when)}.M{index}P1.bench:2,{''.join(sorted(flags))}"
-        path.write_bytes(_message(index, rnd, when))
+        raw = uniform_message(index, rnd, when) if corpus == "uniform" else realistic.message(index, when, small=small)
+        path.write_bytes(raw)
         os.utime(path, (when, when))
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
@@ -175,8 +147,61 @@ def run_ours(port: int, limit: int | None) -> int:
     )
     elapsed = time.perf_counter() - began
     client.logout()
-    print(json.dumps({"seconds": elapsed, "rows": len(frame)}))
+    per_row = int(frame.memory_usage(deep=True).sum() / max(len(frame), 1))
+    print(json.dumps({"seconds": elapsed, "rows": len(frame), "bytes_per_row": per_row}))
     return 0
+
+
+def _plain_connection(port: int, *, cache: bool) -> Any:
+    from nb_email_conn import ConnectionConfig, EmailConnection
+
+    config = ConnectionConfig(
+        name="bench", username=USER, imap_host="127.0.0.1", imap_port=port, imap_encryption="None",
+        smtp_host="127.0.0.1", smtp_port=25, smtp_encryption="None", timeout=120,
+    )  # fmt: skip
+    return EmailConnection(config, password="bobpass", cache=cache)
+
+
+def churn(client: Any, rnd: random.Random, share: float = CHURN) -> int:
+    """Another client changes ``share`` of the folder: 60% flag changes, 20% expunged, 20% new mail."""
+    from corpus import Realistic
+
+    uids = client.search("ALL")
+    n = max(5, int(len(uids) * share))
+    flips = rnd.sample(uids, n * 6 // 10)
+    client.add_flags(flips[: len(flips) // 2], [b"\\Flagged"])
+    client.remove_flags(flips[len(flips) // 2 :], [b"\\Seen"])
+    client.delete_messages(rnd.sample(uids, n // 5))
+    client.expunge()
+    new = Realistic(seed=rnd.randrange(1 << 30))
+    for index in range(n - len(flips) - n // 5):
+        client.append(FOLDER, new.message(10_000_000 + index, time.time()))
+    return n
+
+
+def run_cached(port: int, runs: int, method: str) -> None:
+    """cached: the first search builds the index (cold), then searches with nothing changed (warm);
+    cached_churn / sync_churn: before each warm run another client changes 1% of the folder (not timed),
+    then a cached search / a sync is timed."""
+    import tempfile
+
+    os.environ["NB_EMAIL_CONN_HOME"] = tempfile.mkdtemp(prefix="bench-home")
+    conn = _plain_connection(port, cache=True)
+    other = _client(port)
+    other.select_folder(FOLDER)  # read-write: the churning client
+    rnd = random.Random(3)
+    for run in range(runs):
+        if run and method != "cached":
+            churn(other, rnd)
+        began = time.perf_counter()
+        if method == "sync_churn" and run:
+            report = conn.sync(FOLDER)
+            rows = report.new + report.changed + report.vanished
+        else:
+            rows = len(conn.search_emails(folder=FOLDER, progress=False))
+        print(json.dumps({"seconds": time.perf_counter() - began, "rows": rows}), flush=True)
+    other.logout()
+    conn.close()
 
 
 def run_imapclient(port: int) -> int:
@@ -323,6 +348,9 @@ def child(method: str, port: int, runs: int, env: dict[str, Any] | None = None) 
     if method in BIG_METHODS:
         run_big(method, env or {}, runs)
         runs = 0
+    elif method.startswith(("cached", "sync")):
+        run_cached(port, runs, method)
+        runs = 0
     for _ in range(runs):
         if method == "floor":
             run_floor(port)
@@ -355,22 +383,29 @@ def measure(method: str, port: int, runs: int, env: dict[str, Any] | None = None
         "cold": times[0],
         "warm": statistics.median(times[1:]),
         "rss": lines[-1]["peak_rss_mb"],
-        "rows": lines[0].get("rows", lines[0].get("bytes")),
+        "rows": lines[0].get("rows", lines[0].get("bytes")) if method != "sync_churn" else lines[1]["rows"],
+        "per_row": lines[0].get("bytes_per_row"),
     }
 
 
-def bench(count: int, runs: int) -> list[str]:
+def bench(count: int, runs: int, corpus: str, methods: tuple[str, ...] = METHODS, small: bool = False) -> list[str]:
     import tempfile
 
     from servers.certs import make_test_certs
     from servers.dovecot import DovecotServer
 
+    from nb_email_conn.imap.rows import ROW_ITEMS
+
+    assert f"({ITEMS})".encode() == ROW_ITEMS, "the floor must fetch what a search fetches: update ITEMS"
     certs = make_test_certs(Path(tempfile.mkdtemp(prefix="bench-certs")))
     server = DovecotServer(certs=certs).start()
     try:
         began = time.perf_counter()
-        seed(server, count)
-        print(f"seeded {count} messages in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        seed(server, count, corpus, small=small)
+        folder = server.root / "home" / USER / "Maildir" / f".{FOLDER}" / "cur"
+        megabytes = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+        print(f"seeded {count} {corpus} messages ({megabytes:.0f} MB) in {time.perf_counter() - began:.1f} s",
+              file=sys.stderr)  # fmt: skip
         first = time.perf_counter()
         run_floor_once = subprocess.run(
             [sys.executable, __file__, "--child", "floor", "--port", str(server.plain_port), "--runs", "1"],
@@ -382,30 +417,34 @@ def bench(count: int, runs: int) -> list[str]:
         print(f"first fetch (Dovecot builds its index): {index_seconds:.1f} s {run_floor_once.stdout[:80]}",
               file=sys.stderr)  # fmt: skip
         results = {}
-        for method in METHODS:
+        for method in methods:  # the churning methods last: they change the folder
             results[method] = measure(method, server.plain_port, runs)
             print(method, results[method], file=sys.stderr)
     finally:
         server.stop()
     floor = results["floor"]["warm"]
     lines = [
-        f"### {count:,} messages",
+        f"### {count:,} messages, {corpus} corpus ({megabytes / count * 1000:.0f} KB average"
+        + (", small bodies)" if small else ")"),
         "",
-        "| method | cold (s) | warm median (s) | x floor | peak RSS (MB) | rows |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| method | cold (s) | warm median (s) | x floor | peak RSS (MB) | rows | frame bytes/row |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for method in METHODS:
+    for method in methods:
         r = results[method]
+        per_row = r["per_row"] if r.get("per_row") else ""
         lines.append(
-            f"| {method} | {r['cold']:.3f} | {r['warm']:.3f} | {r['warm'] / floor:.2f} | {r['rss']:.0f} | {r['rows']} |"
+            f"| {method} | {r['cold']:.3f} | {r['warm']:.3f} | {r['warm'] / floor:.2f} | {r['rss']:.0f} | {r['rows']} "
+            f"| {per_row} |"
         )
     ours = results["ours"]["warm"]
+    notes = [f"limit=100: {results['ours_limit100']['warm'] * 1000:.0f} ms"]
+    if "imapclient" in results:
+        notes.insert(0, f"ours vs imapclient: {results['imapclient']['warm'] / ours:.1f}x faster; "
+                        f"vs imap_tools: {results['imap_tools']['warm'] / ours:.1f}x faster")  # fmt: skip
     lines += [
         "",
-        f"ours vs imapclient: {results['imapclient']['warm'] / ours:.1f}x faster; "
-        f"vs imap_tools: {results['imap_tools']['warm'] / ours:.1f}x faster; "
-        f"limit=100: {results['ours_limit100']['warm'] * 1000:.0f} ms. "
-        f"(floor rows column = bytes read.)",
+        "; ".join(notes) + ". (floor rows = bytes read; sync_churn rows = messages new + changed + vanished.)",
         "",
     ]
     return lines
@@ -452,6 +491,8 @@ def bench_big(runs: int) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--corpus", nargs="+", choices=["uniform", "realistic"], default=["uniform", "realistic"])
+    parser.add_argument("--scale", type=int, nargs="*", default=[], help="also a folder this big (small bodies)")
     parser.add_argument("--runs", type=int, default=3, help="warm runs per method (after one cold run)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results.md")
     parser.add_argument("--child", choices=METHODS + BIG_METHODS, help=argparse.SUPPRESS)
@@ -466,7 +507,12 @@ def main() -> int:
         "",
         f"`python benchmarks/search_bench.py --sizes {' '.join(map(str, args.sizes))}` on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        "Dovecot on loopback without TLS, synthetic ~12 KB messages (20% with an attachment).",
+        "Dovecot on loopback without TLS. Two corpora (benchmarks/corpus.py): *uniform* (~12 KB messages, few "
+        "header shapes, 20% with an attachment) and *realistic* (thousands of senders and recipient lists, "
+        "encoded words in many charsets, raw 8-bit headers, References chains, list headers, every body shape, "
+        "1 KB - 1 MB). cached = `EmailConnection(cache=True)`: cold builds the index, warm searches with "
+        "nothing changed; cached_churn / sync_churn: a search / `sync()` after another client changed 1% of "
+        "the folder (flags, expunges, new mail).",
         "",
         f"Run on {time.strftime('%Y-%m-%d %H:%M')}; load average (1/5/15 min) at the start: "
         + "/".join(f"{x:.2f}" for x in os.getloadavg())
@@ -474,7 +520,10 @@ def main() -> int:
         "",
     ]
     for count in args.sizes:
-        lines += bench(count, args.runs)
+        for corpus in args.corpus:
+            lines += bench(count, args.runs, corpus)
+    for count in args.scale:
+        lines += bench(count, 1, "realistic", SCALE_METHODS, small=True)
     if not args.no_big:
         lines += bench_big(args.runs)
     lines.append("Load average at the end: " + "/".join(f"{x:.2f}" for x in os.getloadavg()) + ".")
