@@ -26,10 +26,7 @@ FOLDER_COLUMNS = ["name", "special_use", "messages", "unseen", "flags", "delimit
 
 # -- list_folders ----------------------------------------------------------------------------
 def _list_folders(context: Context, arguments: Arguments) -> pd.DataFrame:
-    import imaplib
-
     import pandas as pd
-    from imapclient.exceptions import IMAPClientError
 
     session = context.session
     # INBOX first, then by name: the order people expect from a mail client.
@@ -38,16 +35,9 @@ def _list_folders(context: Context, arguments: Arguments) -> pd.DataFrame:
     def work(client: Any) -> list[dict[str, Any]]:
         rows = []
         for info in infos:
-            messages = unseen = None
-            if info.selectable:
-                try:
-                    status = client.folder_status(info.name, [b"MESSAGES", b"UNSEEN"])
-                except imaplib.IMAP4.abort:
-                    raise  # a dropped connection (imapclient's error is imaplib's): the session reconnects
-                except IMAPClientError:
-                    status = None  # deleted by another client since LIST: counts unknown
-                if status is not None:
-                    messages, unseen = int(status.get(b"MESSAGES", 0)), int(status.get(b"UNSEEN", 0))
+            # Unknown counts where the server refuses STATUS (a folder deleted since LIST); a
+            # dropped connection goes through, so the session reconnects.
+            messages, unseen = session.folder_counts(client, info) if info.selectable else (None, None)
             rows.append(
                 {
                     "name": info.name,

@@ -275,19 +275,19 @@ def test_awaitable_forms(conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 def test_list_folders_survives_a_folder_deleted_between_list_and_status(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imapclient import IMAPClient
+    from nb_email_conn.imap.session import FolderInfo, ImapSession
 
     with fresh_mailbox.client() as other:
         other.create_folder("Doomed")
-    original = IMAPClient.folder_status
+    original = ImapSession.folder_counts
 
-    def status_after_delete(self: IMAPClient, folder: str, what: object = None) -> object:
-        if folder == "Doomed":
+    def counts_after_delete(self: ImapSession, client: object, info: FolderInfo) -> tuple[int | None, int | None]:
+        if info.name == "Doomed":
             with fresh_mailbox.client() as other:
                 other.delete_folder("Doomed")  # another client deletes it right after LIST
-        return original(self, folder, what)
+        return original(self, client, info)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(IMAPClient, "folder_status", status_after_delete)
+    monkeypatch.setattr(ImapSession, "folder_counts", counts_after_delete)
     folders = conn.list_folders().set_index("name")
     assert folders.loc["Doomed", "messages"] is pd.NA
     assert folders.loc["INBOX", "messages"] == 0
