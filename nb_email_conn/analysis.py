@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import InvalidInputError
-from .functions.reading import SYNC, THREAD
+from .functions.reading import SYNC, THREAD, WATCH
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .functions.context import Context
     from .functions.spec import FunctionSpec
     from .pending import PendingAction
+    from .watch import AsyncWatch, Watch
 
 R = TypeVar("R")
 
@@ -96,3 +97,41 @@ class AnalysisMethods:
             from .cache import remove_cache
 
             remove_cache(self.config.name)
+
+    # -- live mail -------------------------------------------------------------------------------
+    def watch(
+        self,
+        folder: str = "INBOX",
+        *,
+        callback: Callable[[pd.Series], Any] | None = None,
+        poll_interval: float = 15,
+        idle_renew: float = 1500,
+    ) -> Gated[Watch]:
+        """The messages that arrive in ``folder`` from now on, each once, as rows (``pandas.Series``
+        with the search columns), oldest first.
+
+        Over IMAP IDLE (renewed every ``idle_renew`` seconds, under 29 minutes), on its own
+        connection, reconnecting after drops; every ``poll_interval`` seconds where the server has
+        no IDLE. Iterate it (``for row in conn.watch(): ...``), or pass ``callback=f`` to have
+        ``f(row)`` called in the background (the call returns at once; a notebook stays free).
+        ``watch.stop()`` ends it. Runs under ``search_emails``' policy.
+        """
+        return self._call(WATCH, folder=folder, callback=callback, poll_interval=poll_interval, idle_renew=idle_renew)
+
+    def watch_async(
+        self,
+        folder: str = "INBOX",
+        *,
+        callback: Callable[[pd.Series], Any] | None = None,
+        poll_interval: float = 15,
+        idle_renew: float = 1500,
+    ) -> AsyncWatch:
+        """:meth:`watch` for async code: ``async for row in conn.watch_async(): ...``, or
+        ``watch = await conn.watch_async(callback=f)``. A confirmation, if the policy asks for one, is awaited."""
+        from .watch import AsyncWatch
+
+        return AsyncWatch(
+            lambda: self._call_async(
+                WATCH, folder=folder, callback=callback, poll_interval=poll_interval, idle_renew=idle_renew
+            )
+        )

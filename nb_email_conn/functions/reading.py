@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from ..cache import SyncReport
     from ..message.parse import Email
+    from ..watch import Watch
     from .context import Context
 
 # An agent's search is bounded unless it asks for more.
@@ -279,3 +280,44 @@ SYNC: FunctionSpec[SyncReport] = FunctionSpec(
     returns="SyncReport(new, changed, vanished, seconds)",
 )
 """``conn.sync(folder=None)``: reads the folders like a search, so under ``search_emails``' policy."""
+
+
+# -- watch (new messages as they arrive; a search of what comes) -----------------------------------
+def _prepare_watch(arguments: Arguments) -> Arguments:
+    folder = arguments.get("folder", "INBOX")
+    check_text(folder, "folder", allow_empty=False, max_length=1000)
+    return {
+        "folder": folder,
+        "callback": arguments.get("callback"),
+        "poll_interval": arguments.get("poll_interval", 15),
+        "idle_renew": arguments.get("idle_renew", 1500),
+    }
+
+
+def _watch(context: Context, arguments: Arguments) -> Watch:
+    from ..watch import Watch
+
+    return Watch(
+        context.config,
+        context.password,
+        context.session.resolve_folder(arguments["folder"]),
+        callback=arguments["callback"],
+        poll_interval=arguments["poll_interval"],
+        idle_renew=arguments["idle_renew"],
+    )
+
+
+WATCH: FunctionSpec[Watch] = FunctionSpec(
+    name=SEARCH_EMAILS.name,
+    seed_name=None,
+    label="Watch a folder for new messages.",
+    description=SEARCH_EMAILS.description,
+    default_policy=SEARCH_EMAILS.default_policy,
+    writes=False,
+    parameters=object_schema({"folder": text("Folder to watch (default INBOX).", default="INBOX")}),
+    prepare=_prepare_watch,
+    run=_watch,
+    signature='watch(folder="INBOX", *, callback=None, poll_interval=15, idle_renew=1500)',
+    returns="Watch",
+)
+"""``conn.watch(...)``: reads what arrives like a search, so under ``search_emails``' policy."""
