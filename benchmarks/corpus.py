@@ -207,7 +207,8 @@ class Realistic:
             language = rnd.choices(languages, weights)[0]
             first, last, charsets = _PEOPLE[language]
             f, l_ = rnd.choice(first), rnd.choice(last)
-            local = "".join(ch for ch in f"{f}.{l_}".lower() if ch.isascii() and (ch.isalnum() or ch == ".")) or "u"
+            local = "".join(ch for ch in f"{f}.{l_}".lower() if ch.isascii() and (ch.isalnum() or ch == "."))
+            local = local.strip(".") or f"u{language}"
             self.people.append((f"{f} {l_}", f"{local}{i}@{rnd.choice(domains)}", charsets, language))
         self.sent: list[tuple[str, list[str], str]] = []  # (message id, references, subject) of earlier messages
 

@@ -45,6 +45,7 @@ from ..message.headers import (
     BLANK,
     FIELD,
     FIELD_TEXT,
+    addresses,
     clean_text,
     decode_text,
     decode_words,
@@ -179,7 +180,7 @@ class HeaderColumns:
 
 
 def _address_list(text: str) -> str:
-    return ", ".join(addr for _, addr in parse_address_list(text) if addr)
+    return ", ".join(addresses(text))  # parse_address_list's addresses, no display name decoded
 
 
 def header_values(block: bytes | None) -> tuple[str, str, str, str, str, str, str, str]:

@@ -59,6 +59,9 @@ _NAMED_ADDR = re.compile(
     r"^\s*(?:\"([^\"\\]*)\"|([^\"<>,;:()\\@]*?))\s*<([^\s<>@\",;:()\\]+@[^\s<>@\",;:()\\\[\]]+)>\s*$"
 )
 _COMPLEX_LIST = re.compile(r"[\"(\\;:]")
+# Of those, what only the full parser reads (with just quoted names, the list splits at commas outside quotes).
+_HARD_LIST = re.compile(r"[(\\;:]")
+_LIST_ITEM = re.compile(r'(?:"[^"]*"|[^",])+')
 _WS = re.compile(r"\s+")
 # Encoded words stand in the full address parser's input as these (private-use characters).
 _SHIELD_OPEN, _SHIELD_CLOSE = "\ue000", "\ue001"
@@ -220,25 +223,49 @@ def _parse_address_list(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(_parse_address_list_uncached(value))
 
 
+def addresses(value: str) -> list[str]:
+    """The addresses of a list, as :func:`parse_address_list` reads them, without decoding any display
+    name (the search's ``to`` / ``cc`` columns show bare addresses)."""
+    if not value:
+        return []
+    if "\r" in value:
+        value = value.replace("\r", " ")
+    pairs = _quick_pairs(value, names=False)
+    if pairs is None:
+        pairs = _parse_addresses_fully(value)
+    return [address for _, address in pairs if address]
+
+
 def _parse_address_list_uncached(value: str) -> list[tuple[str, str]]:
     if "\r" in value:
         value = value.replace("\r", " ")
+    pairs = _quick_pairs(value, names=True)
+    return pairs if pairs is not None else _parse_addresses_fully(value)
+
+
+def _quick_pairs(value: str, *, names: bool) -> list[tuple[str, str]] | None:
+    """The common forms (``a@b``, ``<a@b>``, ``Name <a@b>``, ``"Doe, Jane" <a@b>``) by pattern; None
+    when some item needs the full parser. ``names=False`` leaves display names out ("")."""
     if not _COMPLEX_LIST.search(value):
-        pairs: list[tuple[str, str]] = []
-        for item in value.split(","):
-            if not item.strip():
-                continue
-            match = _PLAIN_ADDR.match(item)
-            if match:
-                pairs.append(("", match[1]))
-                continue
-            match = _NAMED_ADDR.match(item)
-            if not match:
-                break
-            pairs.append((display_name(match[2] or ""), match[3]))
-        else:
-            return pairs
-    return _parse_addresses_fully(value)
+        items = value.split(",")
+    elif not _HARD_LIST.search(value) and value.count('"') % 2 == 0:  # quoted names ("Doe, Jane" <j@x>) only
+        items = _LIST_ITEM.findall(value)
+    else:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if not item.strip():
+            continue
+        match = _PLAIN_ADDR.match(item)
+        if match:
+            pairs.append(("", match[1]))
+            continue
+        match = _NAMED_ADDR.match(item)
+        if not match:
+            return None
+        name = (match[1] if match[1] is not None else match[2]) if names else ""
+        pairs.append((display_name(name) if name else "", match[3]))
+    return pairs
 
 
 def _parse_addresses_fully(value: str) -> list[tuple[str, str]]:
