@@ -22,6 +22,7 @@ from collections.abc import Sequence
 __all__ = ["message_ids", "thread_ids"]
 
 _ID = re.compile(r"<([^<>]+)>")
+_PLAIN_ID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
 
 
@@ -35,6 +36,9 @@ def message_ids(value: str, *, bare: bool = False) -> list[str]:
     if not value:
         return []
     if "<" in value:
+        found = _PLAIN_ID.findall(value)
+        if len(found) == value.count("<"):  # no id holds whitespace (nearly always)
+            return found
         found = [_WS.sub("", token) for token in _ID.findall(value)]
         return [token for token in found if token]
     words = value.split()
@@ -56,7 +60,7 @@ def thread_ids(
     """One thread id per row (16 hex digits), equal exactly for rows linked by their ids."""
     count = len(refs)
     refs_column: Sequence[str] = references if references is not None else [""] * count
-    parent: dict[str, str] = {}  # union-find over ids: id -> an id of the same thread, closer to its set's name
+    parent: dict[str, str] = {}  # union-find over ids: id -> an id of the same thread, closer to its set's root
 
     def find(node: str) -> str:
         root = node
@@ -67,27 +71,31 @@ def thread_ids(
             node = up
         return root
 
-    own: list[str | None] = []
     tops: list[str | None] = []
     children: dict[str, str] = {}  # a present message's id -> the top of its own chain
     for index in range(count):
         mine = message_ids(message_id[index], bare=True)
-        chain = message_ids(refs_column[index]) or message_ids(in_reply_to[index])
-        extra = message_ids(in_reply_to[index]) if refs_column[index] else []
-        ids = [*mine[:1], *chain, *extra]
-        own.append(mine[0] if mine else None)
-        top = chain[0] if chain else (mine[0] if mine else None)
+        replied = message_ids(in_reply_to[index]) if in_reply_to[index] else []
+        chain = message_ids(refs_column[index]) if refs_column[index] else []
+        if not chain:
+            chain, replied = replied, []
+        own = mine[0] if mine else None
+        top = chain[0] if chain else own
         tops.append(top)
-        if mine and top is not None and top != mine[0]:
-            children.setdefault(mine[0], top)
+        if own is not None and top is not None and top != own:
+            children.setdefault(own, top)
+        ids = [own, *chain, *replied] if own is not None else [*chain, *replied]
         if not ids:
             continue
-        known = {find(node) for node in ids if node in parent}
-        if known:
-            root = min(known)
-            for other in known:
-                parent[other] = root
-        else:
+        root: str | None = None
+        for node in ids:  # join every set the row's ids are in (the root chosen does not change any name)
+            if node in parent:
+                found = find(node)
+                if root is None:
+                    root = found
+                elif found != root:
+                    parent[found] = root
+        if root is None:
             root = ids[0]
             parent[root] = root
         for node in ids:
@@ -95,25 +103,27 @@ def thread_ids(
                 parent[node] = root
 
     # Each set's name: its members' tops, followed up through present messages, the smallest.
+    keys: list[str | None] = []
     best: dict[str, str] = {}
     for top in tops:
         if top is None:
+            keys.append(None)
             continue
-        seen = {top}
-        while (up := children.get(top)) is not None and up not in seen:
-            seen.add(up)
-            top = up
+        if top in children:
+            seen = {top}
+            while (up := children.get(top)) is not None and up not in seen:
+                seen.add(up)
+                top = up
         key = find(top)
+        keys.append(key)
         if key not in best or top < best[key]:
             best[key] = top
     names: dict[str, str] = {}
     result: list[str] = []
-    for index in range(count):
-        top = tops[index]
-        if top is None:
+    for index, key in enumerate(keys):
+        if key is None:
             result.append(_name("\x00ref " + refs[index]))
             continue
-        key = find(top)
         name = names.get(key)
         if name is None:
             name = names[key] = _name(best[key])
