@@ -120,12 +120,12 @@ def thread_ids(
             best[key] = top
     names: dict[str, str] = {}
     result: list[str] = []
-    for index, key in enumerate(keys):
-        if key is None:
+    for index, row_key in enumerate(keys):
+        if row_key is None:
             result.append(_name("\x00ref " + refs[index]))
             continue
-        name = names.get(key)
+        name = names.get(row_key)
         if name is None:
-            name = names[key] = _name(best[key])
+            name = names[row_key] = _name(best[row_key])
         result.append(name)
     return result
