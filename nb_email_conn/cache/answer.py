@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, StaleReferenceError
 from ..imap.fetch import fetch_rows, sort_search, uid_search
-from ..imap.frame import build_frame
+from ..imap.frame import build_frame, sort_newest_first
 from ..imap.query import build_criteria
 from ..imap.threads import oldest_first
+from ..threads import thread_ids
 from .rows import columns_for, rows_from_columns
 
 if TYPE_CHECKING:
@@ -45,11 +46,34 @@ def _frame(index: LocalIndex, folder: Folder, rows: Mapping[int, Row], uids: lis
 
 
 def whole_folder(index: LocalIndex, folder: Folder) -> pd.DataFrame:
-    """Every message of the folder, newest first (built once per state of the index)."""
+    """Every message of the folder, newest first: built once, then brought up to date by its changes."""
     if folder.frame is None:
         folder.frame = _frame(index, folder, folder.rows, list(folder.rows))
+    elif folder.touched or folder.gone:
+        folder.frame = _updated(index, folder, folder.frame)
+    folder.touched, folder.gone, folder.relinked = set(), set(), False
     copy: pd.DataFrame = folder.frame.copy()
     return copy
+
+
+def _updated(index: LocalIndex, folder: Folder, old: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with the rows that changed rebuilt, the vanished ones out, in order; the same frame a
+    build of every row gives (thread ids worked out again when messages came or went)."""
+    import pandas as pd
+
+    kept = old[~old["uid"].isin(folder.touched | folder.gone)]
+    fresh = _frame(index, folder, folder.rows, [uid for uid in folder.touched if uid in folder.rows])
+    if not folder.relinked:  # flags only: the links, so the thread ids, are as they were
+        thread_of = dict(zip(old["uid"].tolist(), old["thread_id"].tolist(), strict=True))
+        fresh["thread_id"] = pd.array([thread_of[uid] for uid in fresh["uid"].tolist()], dtype="string")
+    frame = sort_newest_first(pd.concat([kept, fresh], ignore_index=True))
+    if folder.relinked:
+        references = [folder.rows[uid][12] for uid in frame["uid"].tolist()]  # STORED[12]: References
+        found = thread_ids(
+            frame["message_id"].tolist(), frame["in_reply_to"].tolist(), references, frame["ref"].tolist()
+        )
+        frame["thread_id"] = pd.array(found, dtype="string")
+    return frame
 
 
 def _rows_for(imap: imaplib.IMAP4, folder: Folder, uids: list[int]) -> Mapping[int, Row]:

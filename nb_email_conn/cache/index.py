@@ -69,11 +69,15 @@ class SyncReport:
 
 @dataclass
 class Folder:
-    """One synced folder in memory: its watermark, its rows by ascending UID, and the whole-folder frame once built."""
+    """One synced folder in memory: its watermark, its rows by ascending UID, and the whole-folder frame
+    once built, with what changed since (applied when the frame is next asked for: ``answer.whole_folder``)."""
 
     state: FolderState
     rows: dict[int, Row]
     frame: pd.DataFrame | None = field(default=None, repr=False)
+    touched: set[int] = field(default_factory=set)  # UIDs new or with new flags since the frame was built
+    gone: set[int] = field(default_factory=set)  # UIDs vanished since
+    relinked: bool = False  # messages came or went: the thread ids are to be worked out again
 
 
 class _Conflict(Exception):
@@ -312,14 +316,20 @@ class LocalIndex:
             db.set_flags(name, changed or {})
             db.put_rows(name, new or {})
             db.set_state(state)
-        entry = self._memory.get(name)
-        rows = {} if drop or entry is None else entry.rows
-        for uid in vanished or ():
+        entry = None if drop else self._memory.get(name)
+        rows = {} if entry is None else entry.rows
+        gone, changed, new = vanished or set(), changed or {}, new or {}
+        for uid in gone:
             rows.pop(uid, None)
-        for uid, flags in (changed or {}).items():
+        for uid, flags in changed.items():
             rows[uid] = (flags, *rows[uid][1:])
-        rows.update(new or {})
-        self._memory[name] = Folder(state, rows)
+        rows.update(new)
+        if entry is None or entry.frame is None:
+            self._memory[name] = Folder(state, rows)
+            return
+        touched = (entry.touched | changed.keys() | new.keys()) - gone
+        relinked = entry.relinked or bool(gone or new)
+        self._memory[name] = Folder(state, rows, entry.frame, touched, entry.gone | gone, relinked)
 
 
 def _unchanged(state: FolderState, status: server.Status) -> bool:

@@ -161,3 +161,28 @@ def test_connect_with_cache_and_forget_connection_removes_only_its_folder(fresh_
     assert {p.name for p in root.iterdir()} == {"home"}
     with nec.connect("home") as conn:
         assert not conn.cached
+
+
+def test_the_kept_whole_folder_frame_follows_flags_merges_and_expunges(
+    cached: nec.EmailConnection, uncached: nec.EmailConnection, fresh_mailbox: DovecotServer
+) -> None:
+    fresh_mailbox.append(ALICE, "INBOX", mail(1, In_Reply_To="<x@x>"))
+    fresh_mailbox.append(ALICE, "INBOX", mail(2, In_Reply_To="<y@x>"))
+    fresh_mailbox.append(ALICE, "INBOX", mail(3))
+    first = cached.search_emails()
+    assert first["thread_id"].nunique() == 3
+    with fresh_mailbox.client() as other:  # flags only: thread ids stay
+        other.select_folder("INBOX")
+        other.add_flags(other.search(["ALL"])[:2], [b"\\Flagged"])
+    same(cached.search_emails(), uncached.search_emails())
+    fresh_mailbox.append(ALICE, "INBOX", mail(4, References="<x@x> <y@x>"))  # joins the first two threads
+    merged = cached.search_emails()
+    same(merged, uncached.search_emails())
+    assert merged["thread_id"].nunique() == 2
+    with fresh_mailbox.client() as other:  # the joining message goes: the threads part again
+        other.select_folder("INBOX")
+        other.delete_messages(other.search(["SUBJECT", "Message 4"]))
+        other.expunge()
+    parted = cached.search_emails()
+    same(parted, uncached.search_emails())
+    assert parted["thread_id"].nunique() == 3
