@@ -148,14 +148,18 @@ class HeaderColumns:
         """The HEADER_FIELDS values of a block as text (None when missing), not yet unfolded.
 
         NUL bytes go first (``headers.without_nul``). An all-ASCII block (nearly all of
-        them) is decoded once as a whole; otherwise each value is decoded on its own (raw
-        8-bit bytes as ``headers.field_text`` reads them).
+        them), or one that is UTF-8 as a whole, is decoded once; otherwise each value is
+        decoded on its own (raw 8-bit bytes as ``headers.field_text`` reads them: the same
+        text, as each value of a UTF-8 block is UTF-8 itself).
         """
         if b"\x00" in block:
             block = without_nul(block)
+        text: str | None
         try:
             text = block.decode("ascii")
         except UnicodeDecodeError:
+            text = _utf8(block)
+        if text is None:
             found_raw: list[bytes | None] = [None] * len(HEADER_FIELDS)
             for raw_name, raw_value in FIELD.findall(block):
                 position = _FIELD_INDEX.get(raw_name.strip().lower(), -1)
@@ -177,6 +181,13 @@ class HeaderColumns:
             if index >= 0 and found[index] is None:
                 found[index] = value
         return found
+
+
+def _utf8(block: bytes) -> str | None:
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _address_list(text: str) -> str:

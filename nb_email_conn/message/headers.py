@@ -254,18 +254,37 @@ def _quick_pairs(value: str, *, names: bool) -> list[tuple[str, str]] | None:
         return None
     pairs: list[tuple[str, str]] = []
     for item in items:
-        if not item.strip():
+        item = item.strip()
+        if not item:
             continue
-        match = _PLAIN_ADDR.match(item)
-        if match:
-            pairs.append(("", match[1]))
-            continue
-        match = _NAMED_ADDR.match(item)
-        if not match:
+        pair = _ITEM_PAIRS.get(item, _UNSEEN)
+        if pair is _UNSEEN:
+            pair = _item_pair(item)
+        if pair is None:
             return None
-        name = (match[1] if match[1] is not None else match[2]) if names else ""
-        pairs.append((display_name(name) if name else "", match[3]))
+        pairs.append(pair if names else ("", pair[1]))
     return pairs
+
+
+# One list item (a person as some mail program writes them) -> (display name, address), or None when
+# the full parser must read its list. People recur across a folder's lists far more than the lists.
+_ITEM_PAIRS: dict[str, tuple[str, str] | None] = {}
+_UNSEEN: Any = object()
+
+
+def _item_pair(item: str) -> tuple[str, str] | None:
+    match = _PLAIN_ADDR.match(item)
+    if match:
+        pair: tuple[str, str] | None = ("", match[1])
+    elif (match := _NAMED_ADDR.match(item)) is not None:
+        name = match[1] if match[1] is not None else match[2]
+        pair = (display_name(name) if name else "", match[3])
+    else:
+        pair = None
+    if len(_ITEM_PAIRS) >= 65536:
+        _ITEM_PAIRS.clear()
+    _ITEM_PAIRS[item] = pair
+    return pair
 
 
 def _parse_addresses_fully(value: str) -> list[tuple[str, str]]:
