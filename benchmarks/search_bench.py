@@ -363,9 +363,20 @@ def child(method: str, port: int, runs: int, env: dict[str, Any] | None = None) 
         else:
             run_imap_tools(port)
         sys.stdout.flush()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mb": peak_kb / 1024}))
+    print(json.dumps({"peak_rss_mb": peak_rss_kb() / 1024}))
     return 0
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak RSS: VmHWM (reset by exec), not ru_maxrss, which keeps the high-water mark
+    of the parent it was forked from (a benchmark driver holding pandas would inflate every method)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # -- the driver ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, StaleReferenceError
+from ..imap.completeness import Gaps, find_gaps, report
 from ..imap.fetch import fetch_rows, sort_search, uid_search
 from ..imap.frame import build_frame, sort_newest_first
 from ..imap.query import build_criteria
@@ -96,33 +97,46 @@ def answer(
     program: SearchCriteria,
     limit: int | None,
 ) -> pd.DataFrame:
-    """The search result for ``program`` in the synced ``folder`` (see the module docstring)."""
+    """The search result for ``program`` in the synced ``folder`` (see the module docstring), with
+    ``attrs`` as an uncached search sets them (``imap/completeness.py``)."""
+    frame, asked, rows = _answer(index, client, imap, folder, program, limit)
+    absent = [uid for uid in asked if uid not in rows]  # named by the server, no row: gone meanwhile, or unreadable
+    cfg = index.config
+    return report(
+        frame, find_gaps(imap, absent, ()) if absent else Gaps(), folder=folder.state.name,
+        uidvalidity=folder.state.uidvalidity, user=cfg.username, host=cfg.imap_host.lower(),
+    )  # fmt: skip
+
+
+def _answer(
+    index: LocalIndex,
+    client: IMAPClient,
+    imap: imaplib.IMAP4,
+    folder: Folder,
+    program: SearchCriteria,
+    limit: int | None,
+) -> tuple[pd.DataFrame, list[int], Mapping[int, Row]]:
+    """(the frame, the UIDs the server named, the rows they were looked up in)."""
     caps = index.capabilities()
     everything = not program.tokens
     wanted = program.has_attachment
     if everything and limit is None and wanted is None:
-        return whole_folder(index, folder)
+        return whole_folder(index, folder), [], folder.rows
     literal_plus, esearch = "LITERAL+" in caps or "LITERAL-" in caps, "ESEARCH" in caps
     if not everything or (limit is not None and "SORT" in caps):
         index.select(client, imap, folder.state.name)
-    if limit is None:
-        uids = (
-            list(folder.rows) if everything else uid_search(imap, program, esearch=esearch, literal_plus=literal_plus)
-        )
-        rows = _rows_for(imap, folder, uids)
-        present = [uid for uid in uids if uid in rows and _passes(rows[uid], wanted)]
-        return _frame(index, folder, rows, present)
-    if "SORT" in caps:
+    if limit is not None and "SORT" in caps:
         ordered = sort_search(imap, program, literal_plus=literal_plus)
         rows = _rows_for(imap, folder, ordered)
         chosen = [uid for uid in ordered if uid in rows and _passes(rows[uid], wanted)][:limit]
-        return _frame(index, folder, rows, chosen)
-    # No SORT: order the matches as the uncached path does (Date, else INTERNALDATE, then UID).
+        return _frame(index, folder, rows, chosen), ordered, rows
     uids = list(folder.rows) if everything else uid_search(imap, program, esearch=esearch, literal_plus=literal_plus)
     rows = _rows_for(imap, folder, uids)
     present = [uid for uid in uids if uid in rows and _passes(rows[uid], wanted)]
-    newest = _frame(index, folder, rows, present)["uid"][:limit]  # build_frame orders newest first
-    return _frame(index, folder, rows, [int(uid) for uid in newest])
+    frame = _frame(index, folder, rows, present)
+    if limit is not None:  # no SORT: the newest as the uncached path orders them (Date, else INTERNALDATE, UID)
+        frame = _frame(index, folder, rows, [int(uid) for uid in frame["uid"][:limit]])  # build_frame: newest first
+    return frame, uids, rows
 
 
 def _synced(index: LocalIndex, client: IMAPClient, imap: imaplib.IMAP4, name: str, progress: bool) -> Folder:

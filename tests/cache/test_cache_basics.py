@@ -186,3 +186,11 @@ def test_the_kept_whole_folder_frame_follows_flags_merges_and_expunges(
     parted = cached.search_emails()
     same(parted, uncached.search_emails())
     assert parted["thread_id"].nunique() == 3
+
+
+def test_cached_frames_carry_the_completeness_attrs(
+    cached: nec.EmailConnection, uncached: nec.EmailConnection, fresh_mailbox: DovecotServer
+) -> None:
+    fresh_mailbox.append(ALICE, "INBOX", mail(1))
+    for kwargs in ({}, {"query": "Message"}, {"limit": 1}):
+        assert cached.search_emails(**kwargs).attrs == uncached.search_emails(**kwargs).attrs
