@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .aliases import Gated, Refs
+from .cache import SyncReport
 from .config import ConnectionConfig, Encryption
 from .connection import EmailConnection
 from .diagnostics import ConnectionReport, test_connection
@@ -37,6 +38,7 @@ from .oauth import OAuthProvider
 from .pending import PendingAction
 from .policy import ActionRequest, Decision, Policy
 from .store import connect, forget_connection, list_connections, save_connection
+from .watch import Watch
 from .widgets.wiring import install as _install_jupyter_layer
 
 if TYPE_CHECKING:
@@ -81,6 +83,8 @@ __all__ = [
     "SentEmail",
     "ServerError",
     "StaleReferenceError",
+    "SyncReport",
+    "Watch",
     "__version__",
     "connect",
     "discover",
