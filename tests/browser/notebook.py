@@ -37,8 +37,12 @@ def wait_idle(page: Any, timeout: float = 60) -> None:
     raise AssertionError(f"kernel not idle after {timeout} s (status {kernel_status(page)})")
 
 
-def run_cell(page: Any, index: int, *, wait: bool = True) -> None:
-    """Run cell ``index`` (0-based); wait for the kernel to be idle unless told not to."""
+def prompt(page: Any, index: int) -> str:
+    """The input prompt of cell ``index``: ``[ ]:`` never run, ``[*]:`` queued or running, ``[7]:`` done."""
+    return str(cell(page, index).locator(".jp-InputPrompt").inner_text()).strip()
+
+
+def _send_run(page: Any, index: int) -> None:
     page.evaluate(
         """(index) => {
           const panel = window.jupyterapp.shell.currentWidget;
@@ -49,9 +53,32 @@ def run_cell(page: Any, index: int, *, wait: bool = True) -> None:
         }""",
         index,
     )
+
+
+def run_cell(page: Any, index: int, *, wait: bool = True, timeout: float = 60) -> None:
+    """Run cell ``index`` (0-based) and make sure it really started: its prompt leaves what it
+    showed before (a run request sent while the page re-renders, a theme switch under load for
+    one, can be lost, so it is sent once more). Unless told not to, wait until the cell is done
+    and the kernel idle."""
+    before = prompt(page, index)
+    started = False
+    for _attempt in range(2):
+        _send_run(page, index)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if prompt(page, index) != before:
+                started = True
+                break
+            time.sleep(0.05)
+        if started:
+            break
+    if not started:
+        raise AssertionError(f"cell {index} did not start (prompt still {before!r})")
     if wait:
-        time.sleep(0.2)
-        wait_idle(page)
+        deadline = time.monotonic() + timeout
+        while prompt(page, index) in ("[*]:", before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        wait_idle(page, timeout=max(1.0, deadline - time.monotonic()))
 
 
 def cell(page: Any, index: int) -> Any:
