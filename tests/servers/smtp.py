@@ -199,6 +199,13 @@ class SmtpServer:
             self._recorder.auth_attempts.append((login, ok))
         return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
 
+    def _controller_for(self, smtp_kwargs: dict[str, Any], controller_kwargs: dict[str, Any]) -> _Controller:
+        """The aiosmtpd controller; the OAuth server gives its own (it speaks XOAUTH2 / OAUTHBEARER)."""
+        return _Controller(
+            _Handler(self._recorder), hostname=HOST, port=self.port, ready_timeout=10,
+            recorder=self._recorder, smtp_kwargs=smtp_kwargs, **controller_kwargs,
+        )  # fmt: skip
+
     def start(self) -> SmtpServer:
         began = time.monotonic()
         server_context = self.certs.server.server_context()
@@ -217,15 +224,7 @@ class SmtpServer:
             controller_kwargs["ssl_context"] = server_context
         elif self.mode == "starttls":
             smtp_kwargs.update(tls_context=server_context, require_starttls=True)
-        self._controller = _Controller(
-            _Handler(self._recorder),
-            hostname=HOST,
-            port=self.port,
-            ready_timeout=10,
-            recorder=self._recorder,
-            smtp_kwargs=smtp_kwargs,
-            **controller_kwargs,
-        )
+        self._controller = self._controller_for(smtp_kwargs, controller_kwargs)
         self._controller.start()
         self.startup_seconds = time.monotonic() - began
         # The controller's own readiness probe is a connection too; forget it.

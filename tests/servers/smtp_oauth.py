@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import ssl
-import time
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -116,30 +114,14 @@ class OAuthSmtpServer(SmtpServer):
         if hasattr(self, "oauth_attempts"):
             self.oauth_attempts.clear()
 
-    def start(self) -> OAuthSmtpServer:
-        began = time.monotonic()
-        context = self.certs.server.server_context()
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        smtp_kwargs: dict[str, Any] = {
-            "hostname": "localhost",
-            "authenticator": self._authenticate,
-            "auth_required": True,
-            "auth_require_tls": self.mode == "starttls",
-            "enable_SMTPUTF8": True,
-            "timeout": 30,
-        }
-        controller_kwargs: dict[str, Any] = {}
-        if self.mode == "implicit":
-            controller_kwargs["ssl_context"] = context
-        elif self.mode == "starttls":
-            smtp_kwargs.update(tls_context=context, require_starttls=True)
+    def _controller_for(self, smtp_kwargs: dict[str, Any], controller_kwargs: dict[str, Any]) -> _Controller:
         controller = _OAuthController(
             _Handler(self._recorder), hostname=HOST, port=self.port, ready_timeout=10,
             recorder=self._recorder, smtp_kwargs=smtp_kwargs, **controller_kwargs,
         )  # fmt: skip
         controller.owner = self
-        self._controller = controller
-        controller.start()
-        self.startup_seconds = time.monotonic() - began
-        self.reset()
+        return controller
+
+    def start(self) -> OAuthSmtpServer:
+        super().start()
         return self
