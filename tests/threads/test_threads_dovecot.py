@@ -9,6 +9,7 @@ import pytest
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.refs import MessageRef
 
 pytestmark = pytest.mark.dovecot
@@ -73,14 +74,14 @@ def partition(frame: pd.DataFrame) -> dict[str, str]:
 
 def test_thread_returns_each_conversation_oldest_first(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_chains(fresh_mailbox)
-    everything = conn.search_emails()
+    everything = ready(conn.search_emails())
     assert everything["thread_id"].notna().all() and everything["thread_id"].dtype == "string"
     ref_of = dict(zip(keys_of(everything), everything["ref"], strict=True))
     names = set()
     for letter in "ABCDEF":
         members = [key for key, value in CHAINS.items() if value[3] == letter]
         for key in members:
-            thread = conn.thread(ref_of[key])
+            thread = ready(conn.thread(ref_of[key]))
             assert keys_of(thread) == members, (letter, key)  # oldest first: the seeding order
             assert thread["thread_id"].nunique() == 1
             assert list(thread.columns) == list(everything.columns)
@@ -92,21 +93,21 @@ def test_search_thread_ids_partition_the_folder_exactly(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
     seed_chains(fresh_mailbox)
-    everything = conn.search_emails()
+    everything = ready(conn.search_emails())
     found = partition(everything)
     assert found == {key: value[3] for key, value in CHAINS.items()}
     assert everything["thread_id"].nunique() == 6
     # the same ids as thread() gives, for every row; and in a search that holds only part of a thread
     for ref, thread_id in zip(everything["ref"], everything["thread_id"], strict=True):
-        assert set(conn.thread(ref)["thread_id"]) == {thread_id}
-    part = conn.search_emails(subject="B reply")
+        assert set(ready(conn.thread(ref))["thread_id"]) == {thread_id}
+    part = ready(conn.search_emails(subject="B reply"))
     assert part["thread_id"].nunique() == 1
     assert set(part["thread_id"]) == set(everything.loc[everything["subject"].str.startswith("B reply"), "thread_id"])
 
 
 def test_thread_of_a_gone_or_stale_message_raises(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_chains(fresh_mailbox)
-    ref = conn.search_emails(subject="F lonely").iloc[0]["ref"]
+    ref = ready(conn.search_emails(subject="F lonely")).iloc[0]["ref"]
     with fresh_mailbox.client() as other:
         other.select_folder("INBOX")
         other.delete_messages(other.search(["SUBJECT", "F lonely"]))
@@ -121,7 +122,7 @@ def test_thread_of_a_gone_or_stale_message_raises(conn: nec.EmailConnection, fre
 
 def test_thread_runs_under_search_emails_policy(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_chains(fresh_mailbox)
-    ref = conn.search_emails(limit=1).iloc[0]["ref"]
+    ref = ready(conn.search_emails(limit=1)).iloc[0]["ref"]
     conn.policies["search_emails"] = "disabled"
     with pytest.raises(nec.FunctionDisabledError):
         conn.thread(ref)
