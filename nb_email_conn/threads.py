@@ -11,6 +11,11 @@ the References (else In-Reply-To) of each message, followed up through the messa
 present, the smallest of them when they still disagree; so every row of one conversation
 gets the same id in any search that holds the whole conversation, cached or not. A row
 with no id at all is its own thread, named after its ref.
+
+Everything about a thread (its links, its root, its name) depends only on its own rows, in
+their order. So after messages come or go, :func:`rethread` works out again only the threads
+they touch (found through :func:`id_threads`, each id's thread) and gives what
+:func:`thread_ids` over every row would: the local index's kept frame uses it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-__all__ = ["message_ids", "thread_ids"]
+__all__ = ["id_threads", "message_ids", "rethread", "thread_ids"]
 
 _ID = re.compile(r"<([^<>]+)>")
 _PLAIN_ID = re.compile(r"<([^<>\s]+)>")
@@ -129,3 +134,59 @@ def thread_ids(
             name = names[row_key] = _name(best[row_key])
         result.append(name)
     return result
+
+
+def _row_ids(message_id: str, in_reply_to: str, references: str) -> list[str]:
+    """Every id :func:`thread_ids` joins for one row: its own (the first), its References, its In-Reply-To."""
+    return [
+        *message_ids(message_id, bare=True)[:1],
+        *(message_ids(references) if references else ()),
+        *(message_ids(in_reply_to) if in_reply_to else ()),
+    ]
+
+
+def id_threads(
+    message_id: Sequence[str], in_reply_to: Sequence[str], references: Sequence[str], names: Sequence[str]
+) -> dict[str, str]:
+    """{id: thread id} for every id the rows name (``names``: their :func:`thread_ids`); each id is in one thread."""
+    links: dict[str, str] = {}
+    for mine, replied, chain, name in zip(message_id, in_reply_to, references, names, strict=True):
+        for node in _row_ids(mine, replied, chain):
+            links[node] = name
+    return links
+
+
+def rethread(
+    message_id: Sequence[str],
+    in_reply_to: Sequence[str],
+    references: Sequence[str],
+    refs: Sequence[str],
+    names: Sequence[str | None],
+    gone: set[str],
+    links: dict[str, str],
+) -> list[str]:
+    """:func:`thread_ids` of the rows, worked out again only for the threads that changed.
+
+    ``names`` is each row's thread id before the change (None for a row that is new), ``gone``
+    the thread ids that lost a row, ``links`` the :func:`id_threads` of the rows before
+    (brought up to date here). The threads worked out again: those in ``gone`` and those
+    sharing an id with a new row, whole, so their rows (in the order given) hold all of
+    their links; every other thread is as it was.
+    """
+    touched = set(gone)
+    for index, name in enumerate(names):
+        if name is None:
+            touched.update(
+                found
+                for node in _row_ids(message_id[index], in_reply_to[index], references[index])
+                if (found := links.get(node)) is not None
+            )
+    picked = [index for index, name in enumerate(names) if name is None or name in touched]
+    result = list(names)
+    if picked:
+        columns = [[column[index] for index in picked] for column in (message_id, in_reply_to, references, refs)]
+        found = thread_ids(*columns)
+        for index, name in zip(picked, found, strict=True):
+            result[index] = name
+        links.update(id_threads(*columns[:3], found))
+    return [name if name is not None else "" for name in result]

@@ -20,7 +20,7 @@ from ..imap.fetch import fetch_rows, sort_search, uid_search
 from ..imap.frame import build_frame, sort_newest_first
 from ..imap.query import build_criteria
 from ..imap.threads import oldest_first
-from ..threads import thread_ids
+from ..threads import id_threads, rethread
 from .rows import columns_for, rows_from_columns
 
 if TYPE_CHECKING:
@@ -49,7 +49,11 @@ def _frame(index: LocalIndex, folder: Folder, rows: Mapping[int, Row], uids: lis
 def whole_folder(index: LocalIndex, folder: Folder) -> pd.DataFrame:
     """Every message of the folder, newest first: built once, then brought up to date by its changes."""
     if folder.frame is None:
-        folder.frame = _frame(index, folder, folder.rows, list(folder.rows))
+        folder.frame = frame = _frame(index, folder, folder.rows, list(folder.rows))
+        references = [folder.rows[uid][12] for uid in frame["uid"].tolist()]  # STORED[12]: References
+        folder.links = id_threads(
+            frame["message_id"].tolist(), frame["in_reply_to"].tolist(), references, frame["thread_id"].tolist()
+        )
     elif folder.touched or folder.gone:
         folder.frame = _updated(index, folder, folder.frame)
     folder.touched, folder.gone, folder.relinked = set(), set(), False
@@ -59,20 +63,26 @@ def whole_folder(index: LocalIndex, folder: Folder) -> pd.DataFrame:
 
 def _updated(index: LocalIndex, folder: Folder, old: pd.DataFrame) -> pd.DataFrame:
     """``old`` with the rows that changed rebuilt, the vanished ones out, in order; the same frame a
-    build of every row gives (thread ids worked out again when messages came or went)."""
+    build of every row gives (when messages came or went, the thread ids of the conversations they
+    touched are worked out again: ``threads.rethread``)."""
     import pandas as pd
 
-    kept = old[~old["uid"].isin(folder.touched | folder.gone)]
+    changed = old["uid"].isin(folder.touched | folder.gone)
+    kept = old[~changed]
+    thread_of = dict(zip(old["uid"][changed].tolist(), old["thread_id"][changed].tolist(), strict=True))
     fresh = _frame(index, folder, folder.rows, [uid for uid in folder.touched if uid in folder.rows])
-    if not folder.relinked:  # flags only: the links, so the thread ids, are as they were
-        thread_of = dict(zip(old["uid"].tolist(), old["thread_id"].tolist(), strict=True))
-        fresh["thread_id"] = pd.array([thread_of[uid] for uid in fresh["uid"].tolist()], dtype="string")
+    fresh_names = [thread_of.get(uid) for uid in fresh["uid"].tolist()]  # None: a new message
+    fresh["thread_id"] = pd.array(fresh_names, dtype="string")
     frame = sort_newest_first(pd.concat([kept, fresh], ignore_index=True))
     if folder.relinked:
-        references = [folder.rows[uid][12] for uid in frame["uid"].tolist()]  # STORED[12]: References
-        found = thread_ids(
-            frame["message_id"].tolist(), frame["in_reply_to"].tolist(), references, frame["ref"].tolist()
-        )
+        uids = frame["uid"].tolist()
+        names = frame["thread_id"].tolist()
+        found = rethread(
+            frame["message_id"].tolist(), frame["in_reply_to"].tolist(),
+            [folder.rows[uid][12] for uid in uids], frame["ref"].tolist(),  # STORED[12]: References
+            [None if name is pd.NA else name for name in names],
+            {thread_of[uid] for uid in folder.gone if uid in thread_of}, folder.links,
+        )  # fmt: skip
         frame["thread_id"] = pd.array(found, dtype="string")
     return frame
 

@@ -78,6 +78,7 @@ class Folder:
     touched: set[int] = field(default_factory=set)  # UIDs new or with new flags since the frame was built
     gone: set[int] = field(default_factory=set)  # UIDs vanished since
     relinked: bool = False  # messages came or went: the thread ids are to be worked out again
+    links: dict[str, str] = field(default_factory=dict, repr=False)  # the frame's threads.id_threads
 
 
 class _Conflict(Exception):
@@ -329,7 +330,7 @@ class LocalIndex:
             return
         touched = (entry.touched | changed.keys() | new.keys()) - gone
         relinked = entry.relinked or bool(gone or new)
-        self._memory[name] = Folder(state, rows, entry.frame, touched, entry.gone | gone, relinked)
+        self._memory[name] = Folder(state, rows, entry.frame, touched, entry.gone | gone, relinked, entry.links)
 
 
 def _unchanged(state: FolderState, status: server.Status) -> bool:
