@@ -184,9 +184,11 @@ def rethread(
     picked = [index for index, name in enumerate(names) if name is None or name in touched]
     result = list(names)
     if picked:
-        columns = [[column[index] for index in picked] for column in (message_id, in_reply_to, references, refs)]
-        found = thread_ids(*columns)
-        for index, name in zip(picked, found, strict=True):
+        mine, replied, chain, row_refs = (
+            [column[index] for index in picked] for column in (message_id, in_reply_to, references, refs)
+        )
+        again = thread_ids(mine, replied, chain, row_refs)
+        for index, name in zip(picked, again, strict=True):
             result[index] = name
-        links.update(id_threads(*columns[:3], found))
+        links.update(id_threads(mine, replied, chain, again))
     return [name if name is not None else "" for name in result]
