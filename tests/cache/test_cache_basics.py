@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cache_checks import assert_same
+from cache.cache_checks import assert_same
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import Gated, ready
 from nb_email_conn.cache import SyncReport
 
 pytestmark = pytest.mark.dovecot
@@ -30,8 +31,8 @@ def mail(i: int, **headers: str) -> bytes:
     return ("\r\n".join(lines) + f"\r\n\r\nbody {i} {'invoice' if i % 4 == 0 else ''}\r\n").encode()
 
 
-def same(cached: pd.DataFrame, uncached: pd.DataFrame) -> None:
-    assert_same(cached, uncached)
+def same(cached: Gated[pd.DataFrame], uncached: Gated[pd.DataFrame]) -> None:
+    assert_same(ready(cached), ready(uncached))
 
 
 def test_cached_search_equals_uncached_and_sync_reports(
@@ -42,7 +43,7 @@ def test_cached_search_equals_uncached_and_sync_reports(
     first = cached.sync()
     assert isinstance(first, SyncReport) and (first.new, first.changed, first.vanished) == (8, 0, 0)
     assert first.seconds > 0
-    again = cached.sync()
+    again = ready(cached.sync())
     assert (again.new, again.changed, again.vanished) == (0, 0, 0)
     same(cached.search_emails(), uncached.search_emails())
     for query in ("from:s1", "invoice", "-from:s2 subject:Message", None):
@@ -55,7 +56,7 @@ def test_cached_search_equals_uncached_and_sync_reports(
         other.delete_messages(uids[2:3])
         other.expunge()
     fresh_mailbox.append(ALICE, "INBOX", mail(20))
-    report = cached.sync()
+    report = ready(cached.sync())
     assert (report.new, report.changed, report.vanished) == (1, 2, 1)
     same(cached.search_emails(), uncached.search_emails())
     same(cached.search_emails(seen=True), uncached.search_emails(seen=True))
@@ -74,7 +75,7 @@ def test_files_are_private_headers_only_and_cleared(cached: nec.EmailConnection,
     assert b"Message 1" in data and b"body 1" not in data
     cached.clear_cache()
     assert not folder.exists() or not any(folder.iterdir())
-    assert len(cached.search_emails()) == 1  # the next search syncs afresh
+    assert len(ready(cached.search_emails())) == 1  # the next search syncs afresh
 
 
 def test_a_recreated_folder_drops_its_index_and_a_deleted_one_leaves_it(
@@ -84,21 +85,21 @@ def test_a_recreated_folder_drops_its_index_and_a_deleted_one_leaves_it(
         other.create_folder("Lab")
     for i in range(3):
         fresh_mailbox.append(ALICE, "Lab", mail(i))
-    old = cached.search_emails(folder="Lab")
+    old = ready(cached.search_emails(folder="Lab"))
     with fresh_mailbox.client() as other:
         other.delete_folder("Lab")
         other.create_folder("Lab")
     for i in range(3, 5):
         fresh_mailbox.append(ALICE, "Lab", mail(i))
-    report = cached.sync("Lab")
+    report = ready(cached.sync("Lab"))
     assert (report.new, report.vanished) == (2, 3)
-    new = cached.search_emails(folder="Lab")
+    new = ready(cached.search_emails(folder="Lab"))
     same(new, uncached.search_emails(folder="Lab"))
     assert not set(new["ref"]) & set(old["ref"])  # refs carry the new UIDVALIDITY
-    assert cached.sync().vanished == 0  # every indexed folder: Lab only
+    assert ready(cached.sync()).vanished == 0  # every indexed folder: Lab only
     with fresh_mailbox.client() as other:
         other.delete_folder("Lab")
-    assert cached.sync().vanished == 2
+    assert ready(cached.sync()).vanished == 2
     with pytest.raises(nec.InvalidInputError):
         cached.search_emails(folder="Lab")
 
@@ -106,14 +107,14 @@ def test_a_recreated_folder_drops_its_index_and_a_deleted_one_leaves_it(
 def test_sync_of_every_indexed_folder_sums_the_reports(
     cached: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
-    empty = cached.sync()  # an empty index syncs INBOX
+    empty = ready(cached.sync())  # an empty index syncs INBOX
     assert (empty.new, empty.changed, empty.vanished) == (0, 0, 0)
     fresh_mailbox.append(ALICE, "INBOX", mail(1))
     fresh_mailbox.append(ALICE, "Archive", mail(2))
     fresh_mailbox.append(ALICE, "Archive", mail(3))
-    assert cached.sync("Archive").new == 2
+    assert ready(cached.sync("Archive")).new == 2
     fresh_mailbox.append(ALICE, "Archive", mail(4))
-    report = cached.sync()  # INBOX and Archive
+    report = ready(cached.sync())  # INBOX and Archive
     assert (report.new, report.changed, report.vanished) == (2, 0, 0)
 
 
@@ -131,9 +132,9 @@ def test_thread_and_limits_and_attachments_match_uncached(
     fresh_mailbox.append(ALICE, "INBOX", msg.as_bytes())
     for kwargs in ({"has_attachment": True}, {"has_attachment": False}, {"limit": 2, "has_attachment": False}):
         same(cached.search_emails(**kwargs), uncached.search_emails(**kwargs))
-    ref = uncached.search_emails(subject="Message 3").iloc[0]["ref"]
+    ref = ready(uncached.search_emails(subject="Message 3")).iloc[0]["ref"]
     same(cached.thread(ref), uncached.thread(ref))
-    assert len(cached.thread(ref)) == 2
+    assert len(ready(cached.thread(ref))) == 2
 
 
 def test_sync_needs_the_cache_and_the_search_policy(uncached: nec.EmailConnection, cached: nec.EmailConnection) -> None:
@@ -154,7 +155,7 @@ def test_connect_with_cache_and_forget_connection_removes_only_its_folder(fresh_
     for name in ("work", "home"):
         with nec.connect(name, cache=True) as conn:
             assert conn.cached
-            assert len(conn.search_emails()) == 1
+            assert len(ready(conn.search_emails())) == 1
     root = Path(os.environ["NB_EMAIL_CONN_HOME"]) / "cache"
     assert {p.name for p in root.iterdir()} == {"work", "home"}
     nec.forget_connection("work")
@@ -169,21 +170,21 @@ def test_the_kept_whole_folder_frame_follows_flags_merges_and_expunges(
     fresh_mailbox.append(ALICE, "INBOX", mail(1, In_Reply_To="<x@x>"))
     fresh_mailbox.append(ALICE, "INBOX", mail(2, In_Reply_To="<y@x>"))
     fresh_mailbox.append(ALICE, "INBOX", mail(3))
-    first = cached.search_emails()
+    first = ready(cached.search_emails())
     assert first["thread_id"].nunique() == 3
     with fresh_mailbox.client() as other:  # flags only: thread ids stay
         other.select_folder("INBOX")
         other.add_flags(other.search(["ALL"])[:2], [b"\\Flagged"])
     same(cached.search_emails(), uncached.search_emails())
     fresh_mailbox.append(ALICE, "INBOX", mail(4, References="<x@x> <y@x>"))  # joins the first two threads
-    merged = cached.search_emails()
+    merged = ready(cached.search_emails())
     same(merged, uncached.search_emails())
     assert merged["thread_id"].nunique() == 2
     with fresh_mailbox.client() as other:  # the joining message goes: the threads part again
         other.select_folder("INBOX")
         other.delete_messages(other.search(["SUBJECT", "Message 4"]))
         other.expunge()
-    parted = cached.search_emails()
+    parted = ready(cached.search_emails())
     same(parted, uncached.search_emails())
     assert parted["thread_id"].nunique() == 3
 
@@ -193,4 +194,4 @@ def test_cached_frames_carry_the_completeness_attrs(
 ) -> None:
     fresh_mailbox.append(ALICE, "INBOX", mail(1))
     for kwargs in ({}, {"query": "Message"}, {"limit": 1}):
-        assert cached.search_emails(**kwargs).attrs == uncached.search_emails(**kwargs).attrs
+        assert ready(cached.search_emails(**kwargs)).attrs == ready(uncached.search_emails(**kwargs)).attrs

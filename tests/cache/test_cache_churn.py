@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from email.message import EmailMessage
+from typing import Any
 
 import imapclient
 import pytest
-from cache_checks import assert_same
+from cache.cache_checks import assert_same
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 ALICE = "alice@example.org"
 FOLDER = "Churn"
 FLAGS = [b"\\Seen", b"\\Flagged", b"\\Answered", b"$Work"]
-QUERIES: list[tuple[str | None, dict[str, object]]] = [
+QUERIES: list[tuple[str | None, dict[str, Any]]] = [
     (None, {}),
     (None, {"limit": 3}),
     ("from:s1", {}),
@@ -38,6 +40,8 @@ MODES = {
     "condstore": {"QRESYNC"},
     "neither": {"QRESYNC", "CONDSTORE"},
 }
+
+Op = tuple[Any, ...]  # one of OPS: (kind, *arguments)
 
 _counter = iter(range(10**9))
 
@@ -68,11 +72,14 @@ OPS = st.one_of(
 )
 
 
-def apply(other: imapclient.IMAPClient, op: tuple) -> None:  # type: ignore[type-arg]
+def apply(other: imapclient.IMAPClient, op: Op) -> None:
     kind = op[0]
     other.select_folder(FOLDER)
     uids = other.search(["ALL"])
-    pick = lambda picks: sorted({uids[i % len(uids)] for i in picks}) if uids else []
+
+    def pick(picks: list[int]) -> list[int]:
+        return sorted({uids[i % len(uids)] for i in picks}) if uids else []
+
     if kind == "append":
         for _ in range(op[1]):
             other.append(FOLDER, mail())
@@ -101,8 +108,8 @@ def other(fresh_mailbox: DovecotServer) -> Iterator[imapclient.IMAPClient]:
 
 def compare(cached: nec.EmailConnection, uncached: nec.EmailConnection) -> None:
     for query, kwargs in QUERIES:
-        want = uncached.search_emails(query, folder=FOLDER, **kwargs)
-        got = cached.search_emails(query, folder=FOLDER, **kwargs)
+        want = ready(uncached.search_emails(query, folder=FOLDER, **kwargs))
+        got = ready(cached.search_emails(query, folder=FOLDER, **kwargs))
         assert_same(got, want, f"search {query!r} {kwargs}")
 
 
@@ -111,9 +118,9 @@ def compare(cached: nec.EmailConnection, uncached: nec.EmailConnection) -> None:
 @given(rounds=st.lists(st.lists(OPS, min_size=1, max_size=4), min_size=2, max_size=5))
 def test_cached_equals_uncached_after_random_churn(
     mode: str,
-    rounds: list[list[tuple]],
+    rounds: list[list[Op]],
     fresh_mailbox: DovecotServer,
-    other: imapclient.IMAPClient,  # type: ignore[type-arg]
+    other: imapclient.IMAPClient,
 ) -> None:
     other.select_folder("INBOX")
     if other.folder_exists(FOLDER):
