@@ -84,7 +84,7 @@ class _Reader:
     """imaplib.IMAP4 as far as Wire needs it: a buffered reader over ``data``."""
 
     def __init__(self, data: bytes) -> None:
-        self.file = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+        self.file = io.BufferedReader(io.BytesIO(data))
         self.closed = False
 
     def shutdown(self) -> None:

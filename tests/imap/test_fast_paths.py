@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fetch_parser import TEXT_PLAIN, WITH_PDF, ScriptedImap, done, fetch_response, header_block
+from imap.test_fetch_parser import TEXT_PLAIN, WITH_PDF, ScriptedImap, done, fetch_response, header_block
 
 from nb_email_conn.imap import fetch
 from nb_email_conn.imap.dates import header_dates, header_dates_one_by_one, internal_dates, internal_dates_one_by_one

@@ -19,6 +19,7 @@ from typing import Any
 import imapclient
 import pandas as pd
 import pytest
+from pandas.api.typing import NaTType
 from servers.dovecot import DovecotServer
 
 from nb_email_conn.errors import InvalidInputError
@@ -232,20 +233,21 @@ def _has_attachment(message: email.message.Message) -> bool:
     return False
 
 
-def _addresses(message: email.message.Message, name: str) -> list[tuple[str, str]]:
+def _addresses(message: EmailMessage, name: str) -> list[tuple[str, str]]:
     header = message[name]
     if header is None:
         return []
-    return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
+    return [(a.display_name, a.addr_spec) for a in header.addresses]
 
 
-def _date(message: email.message.Message) -> pd.Timestamp:
+def _date(message: EmailMessage) -> pd.Timestamp | NaTType:
     try:
         parsed = email.utils.parsedate_to_datetime(str(message["date"]))
     except (TypeError, ValueError):
         return pd.NaT
     stamp = pd.Timestamp(parsed)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    utc: pd.Timestamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc
 
 
 def slow(server: DovecotServer, corpus: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -294,7 +296,7 @@ def test_fast_path_matches_independent_parse(dovecot: DovecotServer, corpus: dic
         for column, value in want.items():
             got = set(row[column]) if column == "flags" else row[column]
             value = KNOWN_DIFFERENCES.get((want["subject"], column), value)
-            same = (pd.isna(got) and pd.isna(value)) if column == "date" and pd.isna(value) else got == value
+            same = pd.isna(row["date"]) if column == "date" and pd.isna(value) else got == value
             if not same:
                 mismatches.append((want["subject"][:30], column, got, value))
     assert mismatches == [], "\n".join(map(repr, mismatches))

@@ -7,6 +7,7 @@ code runs against Dovecot in test_fetch_dovecot.py.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import io
 import re
@@ -41,7 +42,7 @@ class ScriptedImap:
     """Stands in for imaplib.IMAP4: replays ``output``, records what is sent; tags A1, A2, ..."""
 
     def __init__(self, output: bytes) -> None:
-        self.file = io.BufferedReader(io.BytesIO(output))  # type: ignore[arg-type]
+        self.file = io.BufferedReader(io.BytesIO(output))
         self.sent: list[bytes] = []
         self.tagnum = 0
         self.tagged_commands: dict[bytes, None] = {}
@@ -574,7 +575,7 @@ def test_frame_dtypes_and_newest_first() -> None:
     frame = build_frame(columns, folder="INBOX", uidvalidity=5)
     assert frame.dtypes.equals(empty_frame().dtypes)
     assert list(frame["uid"]) == [2, 3, 1]  # uid 2 has no valid Date: its received time is used
-    assert pd.isna(frame.loc[0, "date"])
+    assert frame["date"].isna()[0]
     assert frame.loc[1, "flagged"]
     assert frame.loc[1, "answered"]
     assert not frame.loc[1, "seen"]
@@ -613,7 +614,7 @@ _noise = st.sampled_from(
 def _encode_subject(subject: str) -> str:
     if subject.isascii():
         return subject
-    return "=?utf-8?b?" + __import__("base64").b64encode(subject.encode()).decode() + "?="
+    return "=?utf-8?b?" + base64.b64encode(subject.encode()).decode() + "?="
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
