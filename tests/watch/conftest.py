@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from servers.certs import TestCerts
 from servers.dovecot import DovecotServer, dovecot_available
-from watch_servers import DovecotWithoutIdle
+from watch.watch_servers import DovecotWithoutIdle
 
 import nb_email_conn as nec
 

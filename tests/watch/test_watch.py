@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 from servers.dovecot import DovecotServer
-from watch_servers import kick
+from watch.watch_servers import kick
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.imap.frame import COLUMNS
 
 pytestmark = pytest.mark.dovecot
@@ -24,17 +25,21 @@ def mail(subject: str) -> bytes:
 
 
 def later(seconds: float, action: Callable[[], object]) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()), daemon=True)
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
 
 
-def take(watch: nec.EmailConnection, count: int, timeout: float = 20) -> list[pd.Series]:
+def take(watch: nec.Watch, count: int, timeout: float = 20) -> list[pd.Series]:
     rows: list[pd.Series] = []
     stopper = threading.Timer(timeout, watch.stop)  # never hang: a missing row ends the iteration
     stopper.start()
     try:
-        for row in watch:  # type: ignore[attr-defined]
+        for row in watch:
             rows.append(row)
             if len(rows) == count:
                 break
@@ -47,13 +52,13 @@ def test_watch_yields_each_new_message_once_with_the_search_columns(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
     fresh_mailbox.append(ALICE, "INBOX", mail("before"))
-    watch = conn.watch(idle_renew=60)
+    watch = ready(conn.watch(idle_renew=60))
     try:
         later(0.3, lambda: [fresh_mailbox.append(ALICE, "INBOX", mail(f"new{i}")) for i in range(3)])
         rows = take(watch, 3)
         assert [row["subject"] for row in rows] == ["new0", "new1", "new2"]
         assert list(rows[0].index) == list(COLUMNS)
-        search = conn.search_emails().set_index("ref")
+        search = ready(conn.search_emails()).set_index("ref")
         assert search.loc[rows[1]["ref"], "subject"] == "new1"
         later(0.3, lambda: fresh_mailbox.append(ALICE, "INBOX", mail("new3")))
         assert [row["subject"] for row in take(watch, 1)] == ["new3"]
@@ -76,7 +81,7 @@ def test_watch_with_a_callback_returns_at_once_and_survives_a_kick(
             arrived.set()
 
     began = time.monotonic()
-    watch = conn.watch(callback=on_row)
+    watch = ready(conn.watch(callback=on_row))
     assert time.monotonic() - began < 5 and watch.running
     try:
         fresh_mailbox.append(ALICE, "INBOX", mail("one"))
@@ -97,7 +102,7 @@ def test_watch_with_a_callback_returns_at_once_and_survives_a_kick(
 
 
 def test_idle_is_renewed(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
-    watch = conn.watch(idle_renew=0.5)
+    watch = ready(conn.watch(idle_renew=0.5))
     try:
         time.sleep(1.8)
         assert watch.idles >= 3
@@ -112,7 +117,7 @@ def test_without_idle_the_watch_polls(dovecot_without_idle: DovecotServer) -> No
     server.reset_mailbox(ALICE)
     with nec.EmailConnection(server.config(), password=server.password) as conn:
         assert "IDLE" not in conn.capabilities
-        watch = conn.watch(poll_interval=0.2)
+        watch = ready(conn.watch(poll_interval=0.2))
         try:
             later(0.3, lambda: server.append(ALICE, "INBOX", mail("polled")))
             assert [row["subject"] for row in take(watch, 1)] == ["polled"]
