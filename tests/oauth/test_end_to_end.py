@@ -14,6 +14,7 @@ from servers.dovecot import DovecotServer
 from servers.oauth import OAuthServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 
 from .conftest import provider_for
 
@@ -46,7 +47,7 @@ def test_address_to_search_and_send_over_oauth(
     dovecot_oauth.append(ALICE, "INBOX", b"From: bob@example.org\r\nSubject: hello\r\n\r\nHi Alice\r\n")
 
     conn = nec.EmailConnection(cfg, approver=lambda request: nec.Decision.approve())
-    assert list(conn.search_emails("subject:hello").subject) == ["hello"]
+    assert list(ready(conn.search_emails("subject:hello")).subject) == ["hello"]
     report = conn.test_connection()
     assert report.ok, str(report)
     login_steps = [s.detail for s in report.steps if s.name in ("login", "auth")]
@@ -56,7 +57,7 @@ def test_address_to_search_and_send_over_oauth(
     conn.close()
     conn.send_email("bob@example.org", "over oauth", "sent with a renewed token")
     assert smtp_oauth.wait_for_messages(1)[0].login == ALICE
-    assert list(conn.search_emails("subject:hello").subject) == ["hello"]  # reconnects, renewed
+    assert list(ready(conn.search_emails("subject:hello")).subject) == ["hello"]  # reconnects, renewed
     assert oauth_server.grants("refresh_token") >= 1
 
     oauth_server.revoke_all()
