@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ServerError
 from ..refs import uid_set_size, uid_sets
 from .response import FETCH_LINE, check_tagged, check_untagged, fetch_items, parse_response
-from .rows import Rows, fast_fetch_items, read_fast_rows
+from .rows import Rows, fast_fetch_items, read_fast_rows, read_row
 from .wire import LITERAL_AT_END, Wire
 
 Progress = Callable[[int, int], None]
@@ -149,7 +149,10 @@ def pipeline(
             line = wire.line()
             if line.startswith(b"* "):
                 if FETCH_LINE.match(line):
-                    items = fast_fetch_items(wire, line) or fetch_items(parse_response(wire, line))
+                    if rows is not None:
+                        items = read_row(wire, line, rows)
+                    else:
+                        items = fast_fetch_items(wire, line) or fetch_items(parse_response(wire, line))
                     if items is not None:
                         on_fetch(items)
                 else:

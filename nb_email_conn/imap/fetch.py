@@ -66,7 +66,10 @@ def _capability_flags(capabilities: Collection[str]) -> set[str]:
 
 
 def _numbers(text: bytes) -> list[int]:
-    return [int(word) for word in text.split() if word.isdigit()]
+    words = text.split()
+    if b"".join(words).isdigit():  # nearly always only numbers: converted in one pass in C
+        return list(map(int, words))
+    return [int(word) for word in words if word.isdigit()]
 
 
 def _literal_plus(capabilities: Collection[str]) -> bool:
@@ -109,8 +112,7 @@ def sort_search(imap: imaplib.IMAP4, criteria: SearchCriteria, *, literal_plus: 
             found.extend(_numbers(line[6:]))
 
     run_simple(wire, tag, encode_sort_command(tag, criteria, literal_plus=literal_plus), on_untagged)
-    seen: set[int] = set()
-    return [uid for uid in found if not (uid in seen or seen.add(uid))]  # type: ignore[func-returns-value]
+    return list(dict.fromkeys(found))  # the first place of each UID
 
 
 def fetch_rows(

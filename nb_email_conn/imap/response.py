@@ -9,7 +9,7 @@ from __future__ import annotations
 import imaplib
 import re
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Protocol
 
 from .wire import LITERAL_AT_END, Wire
 
@@ -19,7 +19,15 @@ _TAGGED = re.compile(rb"^(\S+) (OK|NO|BAD)\b ?(.*?)\r?\n?$", re.IGNORECASE | re.
 FETCH_LINE = re.compile(rb"\* \d+ FETCH ", re.IGNORECASE)
 
 
-def parse_response(wire: Wire, line: bytes) -> list[Any]:
+class Reader(Protocol):
+    """What the parser reads a response's continuation from: a :class:`Wire`, or one replaying what was read."""
+
+    def line(self) -> bytes: ...
+    def literal(self, size: int) -> bytes: ...
+    def fail(self, message: str) -> None: ...
+
+
+def parse_response(wire: Reader, line: bytes) -> list[Any]:
     """One untagged response (with its literals) as nested lists.
 
     Atoms and strings are ``bytes``, ``NIL`` is ``None``, parenthesised lists are lists.

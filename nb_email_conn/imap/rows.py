@@ -19,7 +19,7 @@ from typing import Any
 from .attachments import ATTACHMENT_HINT, StructureShapes, has_attachment, may_have_attachment, parse_structure
 from .frame import HeaderColumns
 from .response import fetch_items, parse_response
-from .wire import Wire
+from .wire import LITERAL_AT_END, Wire
 
 HEADER_ITEM = b"BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 ROW_ITEMS = b"(UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE " + HEADER_ITEM + b")"
@@ -31,6 +31,9 @@ ROW_FIELDS = (
     "date", "from_name", "from_addr", "to", "cc", "subject", "message_id", "in_reply_to", "references",
 )  # fmt: skip
 _DECODE_EVERY = 10_000  # rows kept raw before their headers are decoded column by column
+_MAX_SPLICED = 8  # literals inside one BODYSTRUCTURE put back as quoted strings before giving up
+_NOT_QUOTABLE = re.compile(rb"[{\r\n]")
+_ESCAPE = re.compile(rb'["\\]')
 
 # The exact shape Dovecot (and most servers) answer ROW_ITEMS in: parsed with one regex,
 # straight out of the read buffer (a whole response, its header literal and the closing ")").
@@ -50,6 +53,10 @@ def fast_fetch_items(wire: Wire, line: bytes) -> dict[bytes, Any] | None:
     if match is None:
         return None
     header = wire.literal(int(match[6]))
+    return _items(wire, match, header, wire.line())
+
+
+def _items(wire: Wire, match: re.Match[bytes], header: bytes, rest: bytes) -> dict[bytes, Any]:
     items: dict[bytes, Any] = {
         b"UID": match[1],
         b"FLAGS": match[2].split(),
@@ -58,11 +65,56 @@ def fast_fetch_items(wire: Wire, line: bytes) -> dict[bytes, Any] | None:
         b"BODYSTRUCTURE": parse_structure(wire, match[5]) if ATTACHMENT_HINT.search(match[5]) else None,
         b"HEADER": header,
     }
-    rest = wire.line()
     if rest != b")\r\n":  # more items after the header section: parse them the general way
         more = fetch_items(parse_response(wire, b"* 0 FETCH (" + rest.lstrip()))
         items.update(more or {})
     return items
+
+
+def read_row(wire: Wire, line: bytes, rows: Rows) -> dict[bytes, Any] | None:
+    """One FETCH response from its first line: into ``rows`` when it has the common shape (None),
+    else its items as the general parser reads them.
+
+    The common shape here also takes a BODYSTRUCTURE with literals in it (an attached message's
+    envelope with an 8-bit or long subject, ``(NIL {130}`` at a line's end): each literal is put back
+    into the line as the quoted string it stands for, when it can be one (no ``{``, CR or LF),
+    so the row takes the buffer path's way; else what was read is replayed to the general parser.
+    """
+    read: list[bytes] = []  # the literals and lines read after ``line``, in order
+    text = line
+    while (match := FAST_ROW_UPPER.fullmatch(text) or FAST_ROW.fullmatch(text)) is None:
+        announced = LITERAL_AT_END.search(text)
+        if announced is None or len(read) >= 2 * _MAX_SPLICED:
+            return fetch_items(parse_response(_Replay(wire, read), line))
+        value = wire.literal(int(announced[1]))
+        more = wire.line()
+        read += [value, more]
+        if _NOT_QUOTABLE.search(value):
+            return fetch_items(parse_response(_Replay(wire, read), line))
+        text = text[: announced.start()] + b'"' + _ESCAPE.sub(rb"\\\g<0>", value) + b'"' + more
+    header = wire.literal(int(match[6]))
+    rest = wire.line()
+    if rest == b")\r\n":
+        rows.add_fast(match, header)
+        return None
+    return _items(wire, match, header, rest)
+
+
+class _Replay:
+    """The wire as the general parser reads it, the literals and lines already read coming first."""
+
+    def __init__(self, wire: Wire, read: list[bytes]) -> None:
+        self.wire = wire
+        self.read = read[::-1]
+
+    def literal(self, size: int) -> bytes:
+        return self.read.pop() if self.read else self.wire.literal(size)
+
+    def line(self) -> bytes:
+        return self.read.pop() if self.read else self.wire.line()
+
+    def fail(self, message: str) -> None:
+        self.wire.fail(message)
 
 
 def flag_names(flags: Any) -> tuple[str, ...]:
