@@ -10,6 +10,7 @@ from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import Gated, ready
 
 from .helpers import ALICE, BASE, flags_of, message, seed_inbox, snapshot
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.dovecot
 
 def test_list_folders_shows_special_use_and_counts(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_inbox(fresh_mailbox, 3)
-    folders = conn.list_folders()
+    folders = ready(conn.list_folders())
     assert folders.iloc[0]["name"] == "INBOX"
     by_name = folders.set_index("name")
     assert by_name.loc["Trash", "special_use"] == "\\Trash"
@@ -30,7 +31,7 @@ def test_search_returns_newest_first_with_the_contract_columns(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
     seed_inbox(fresh_mailbox, 6)
-    df = conn.search_emails()
+    df = ready(conn.search_emails())
     required = {
         "ref",
         "folder",
@@ -58,7 +59,10 @@ def test_search_returns_newest_first_with_the_contract_columns(
 
 def test_search_query_language_and_keywords(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_inbox(fresh_mailbox, 6)
-    subjects = lambda df: sorted(df["subject"])
+
+    def subjects(df: Gated[pd.DataFrame]) -> list[str]:
+        return sorted(ready(df)["subject"])
+
     assert subjects(conn.search_emails("from:carol")) == ["Message 1", "Message 3", "Message 5"]
     assert subjects(conn.search_emails("-from:carol")) == ["Message 0", "Message 2", "Message 4"]
     assert subjects(conn.search_emails('from:carol OR subject:"Message 0"')) == [
@@ -76,22 +80,22 @@ def test_search_query_language_and_keywords(conn: nec.EmailConnection, fresh_mai
     assert subjects(conn.search_emails(from_="carol", before=BASE + timedelta(days=2))) == ["Message 1"]
     assert subjects(conn.search_emails(limit=2)) == ["Message 4", "Message 5"]
     assert subjects(conn.search_emails("is:unread", limit=1)) == ["Message 5"]
-    empty = conn.search_emails("from:nobody-here")
+    empty = ready(conn.search_emails("from:nobody-here"))
     assert empty.empty and "ref" in empty.columns
 
 
 def test_search_finds_non_ascii_text(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     fresh_mailbox.append(ALICE, "INBOX", message("Grüße aus Köln", sender="Jörg Müller <joerg@example.de>"))
     fresh_mailbox.append(ALICE, "INBOX", message("plain ascii"))
-    df = conn.search_emails("subject:Grüße")
+    df = ready(conn.search_emails("subject:Grüße"))
     assert list(df["subject"]) == ["Grüße aus Köln"]
     assert list(df["from_name"]) == ["Jörg Müller"]
 
 
 def test_search_and_read_never_mark_messages_seen(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     uids = seed_inbox(fresh_mailbox, 2)
-    df = conn.search_emails()
-    email = conn.get_email(df.iloc[0])
+    df = ready(conn.search_emails())
+    email = ready(conn.get_email(df.iloc[0]))
     assert email.subject == "Message 1"
     assert "\\Seen" not in flags_of(fresh_mailbox, "INBOX", uids[1])
     conn.get_email(df.iloc[0], mark_seen=True)
@@ -101,8 +105,8 @@ def test_search_and_read_never_mark_messages_seen(conn: nec.EmailConnection, fre
 
 def test_get_email_gives_text_attachments_and_headers(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_inbox(fresh_mailbox, 3)
-    ref = conn.search_emails("has:attachment").iloc[0]["ref"]
-    email = conn.get_email(ref)
+    ref = ready(conn.search_emails("has:attachment")).iloc[0]["ref"]
+    email = ready(conn.get_email(ref))
     assert email.ref == ref
     assert email.text.strip() == "body number 2"
     assert [(a.filename, a.data) for a in email.attachments] == [("report.pdf", b"%PDF-1.4 test")]
@@ -117,13 +121,15 @@ def test_send_email_reaches_the_server_bcc_only_in_the_envelope_and_is_filed_in_
     approvals: list[nec.ActionRequest],
 ) -> None:
     frame = pd.DataFrame({"region": ["north", "süd"], "revenue": [10, 20]})
-    sent = conn.send_email(
-        "Bob <bob@example.org>",
-        "Q3 numbers – ünïcode",
-        "See attached.\nRegards",
-        cc="carol@example.net",
-        bcc="audit@example.org",
-        attachments=[("q3.csv", frame)],
+    sent = ready(
+        conn.send_email(
+            "Bob <bob@example.org>",
+            "Q3 numbers – ünïcode",
+            "See attached.\nRegards",
+            cc="carol@example.net",
+            bcc="audit@example.org",
+            attachments=[("q3.csv", frame)],
+        )
     )
     assert sorted(sent.recipients) == ["audit@example.org", "bob@example.org", "carol@example.net"]
     preview = approvals[0].preview
@@ -138,7 +144,7 @@ def test_send_email_reaches_the_server_bcc_only_in_the_envelope_and_is_filed_in_
     assert attachment.get_filename() == "q3.csv"
     assert "süd" in attachment.get_content()
     assert sent.sent_ref is not None and "/Sent;" in sent.sent_ref
-    filed = conn.get_email(sent.sent_ref)
+    filed = ready(conn.get_email(sent.sent_ref))
     assert filed.message_id == sent.message_id
     assert "\\Seen" in filed.flags
 
@@ -153,9 +159,9 @@ def test_reply_sets_in_reply_to_and_references(conn: nec.EmailConnection, smtp_s
 def test_create_draft_files_it_in_drafts_with_the_draft_flag(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer
 ) -> None:
-    ref = conn.create_draft("bob@example.org", "Draft subject", "unfinished")
+    ref = ready(conn.create_draft("bob@example.org", "Draft subject", "unfinished"))
     assert ref is not None and "/Drafts;" in ref
-    draft = conn.get_email(ref)
+    draft = ready(conn.get_email(ref))
     assert draft.subject == "Draft subject"
     assert "\\Draft" in draft.flags
     assert smtp_starttls.messages == []  # a draft is never sent
@@ -175,7 +181,7 @@ def test_delete_moves_to_trash_and_permanent_expunges_exactly_those(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer
 ) -> None:
     uids = seed_inbox(fresh_mailbox, 4)
-    df = conn.search_emails()
+    df = ready(conn.search_emails())
     assert conn.delete_emails(df[df.subject == "Message 0"]) == 1
     state = snapshot(fresh_mailbox)
     assert [u for u, _ in state["INBOX"]] == uids[1:]
@@ -188,7 +194,7 @@ def test_delete_moves_to_trash_and_permanent_expunges_exactly_those(
     remaining = [u for u, _ in snapshot(fresh_mailbox)["INBOX"]]
     assert remaining == [uids[1], uids[3]]
     with pytest.raises(nec.InvalidInputError, match="permanent=True"):
-        conn.delete_emails(conn.search_emails(folder="Trash"))
+        conn.delete_emails(ready(conn.search_emails(folder="Trash")))
 
 
 def test_an_approver_edit_that_is_not_a_bool_never_deletes_for_good(
@@ -201,7 +207,7 @@ def test_an_approver_edit_that_is_not_a_bool_never_deletes_for_good(
     conn = nec.EmailConnection(cfg, password=fresh_mailbox.password, approver=lambda r: edit)
     before = snapshot(fresh_mailbox)
     with pytest.raises(nec.InvalidInputError, match="permanent"):
-        conn.delete_emails(conn.search_emails().iloc[0])
+        conn.delete_emails(ready(conn.search_emails()).iloc[0])
     assert snapshot(fresh_mailbox) == before
     conn.close()
 
@@ -214,7 +220,7 @@ def test_a_permanent_delete_as_the_first_call_of_a_connection(
     uids = seed_inbox(fresh_mailbox, 2)
     cfg = fresh_mailbox.config(ALICE, smtp=smtp_starttls)
     with nec.EmailConnection(cfg, password=fresh_mailbox.password) as reader:
-        ref = reader.search_emails()["ref"].iloc[0]
+        ref = ready(reader.search_emails())["ref"].iloc[0]
     conn = nec.EmailConnection(cfg, password=fresh_mailbox.password, policies={"delete_emails": "enabled"})
     assert conn.delete_emails(ref, permanent=True) == 1
     assert [u for u, _ in snapshot(fresh_mailbox)["INBOX"]] == uids[:1]
@@ -223,24 +229,24 @@ def test_a_permanent_delete_as_the_first_call_of_a_connection(
 
 def test_update_flags_adds_and_removes(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     uids = seed_inbox(fresh_mailbox, 3)
-    df = conn.search_emails()
+    df = ready(conn.search_emails())
     assert conn.update_flags(df.iloc[:2], add=["\\Flagged", "$Important"]) == 2
     assert flags_of(fresh_mailbox, "INBOX", uids[2]) == {"\\Flagged", "$Important"}
     conn.update_flags(df.iloc[0], remove="\\Flagged", add="\\Seen")
     assert flags_of(fresh_mailbox, "INBOX", uids[2]) == {"$Important", "\\Seen"}
     assert flags_of(fresh_mailbox, "INBOX", uids[0]) == set()
-    flagged = conn.search_emails("is:flagged")
+    flagged = ready(conn.search_emails("is:flagged"))
     assert list(flagged["subject"]) == ["Message 1"]
 
 
 def test_move_and_copy_return_new_refs_that_work(conn: nec.EmailConnection, fresh_mailbox: DovecotServer) -> None:
     seed_inbox(fresh_mailbox, 3)
-    df = conn.search_emails()
-    copies = conn.copy_emails(df.iloc[:2], "Archive")
+    df = ready(conn.search_emails())
+    copies = ready(conn.copy_emails(df.iloc[:2], "Archive"))
     assert all(r and "/Archive;" in r for r in copies)
-    assert [conn.get_email(r).subject for r in copies if r] == ["Message 2", "Message 1"]
-    moved = conn.move_emails(df.iloc[2], "Junk")
-    assert moved[0] and conn.get_email(moved[0]).subject == "Message 0"
+    assert [ready(conn.get_email(r)).subject for r in copies if r] == ["Message 2", "Message 1"]
+    moved = ready(conn.move_emails(df.iloc[2], "Junk"))
+    assert moved[0] and ready(conn.get_email(moved[0])).subject == "Message 0"
     state = snapshot(fresh_mailbox)
     assert (len(state["INBOX"]), len(state["Archive"]), len(state["Junk"])) == (2, 2, 1)
     with pytest.raises(nec.StaleReferenceError):
@@ -251,7 +257,7 @@ def test_bulk_previews_show_count_and_messages(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, approvals: list[nec.ActionRequest]
 ) -> None:
     seed_inbox(fresh_mailbox, 3)
-    conn.move_emails(conn.search_emails(), "Archive")
+    conn.move_emails(ready(conn.search_emails()), "Archive")
     preview = approvals[-1].preview
     assert preview["count"] == 3 and preview["folder"] == "Archive"
     assert sorted(m["subject"] for m in preview["messages"]) == ["Message 0", "Message 1", "Message 2"]
@@ -285,9 +291,9 @@ def test_list_folders_survives_a_folder_deleted_between_list_and_status(
         if info.name == "Doomed":
             with fresh_mailbox.client() as other:
                 other.delete_folder("Doomed")  # another client deletes it right after LIST
-        return original(self, client, info)  # type: ignore[arg-type]
+        return original(self, client, info)
 
     monkeypatch.setattr(ImapSession, "folder_counts", counts_after_delete)
-    folders = conn.list_folders().set_index("name")
+    folders = ready(conn.list_folders()).set_index("name")
     assert folders.loc["Doomed", "messages"] is pd.NA
     assert folders.loc["INBOX", "messages"] == 0
