@@ -22,6 +22,7 @@ from servers.dovecot import DovecotServer
 from servers.mitm import Cut, ImapMitm, Session
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.imap import limits
 from nb_email_conn.refs import MessageRef
 
@@ -71,8 +72,8 @@ def test_get_email_never_shows_the_flags_of_another_message(
     with ImapMitm(fresh_mailbox.plain_port, on_command=flag_uid_5, on_response=watch) as proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            ref = conn.search_emails(folder="Seq").set_index("uid").loc[3, "ref"]
-            email = conn.get_email(ref)
+            ref = ready(conn.search_emails(folder="Seq")).set_index("uid").loc[3, "ref"]
+            email = ready(conn.get_email(ref))
         finally:
             conn.close()
     assert seen_unsolicited, "Dovecot did not send the unsolicited FETCH this test is about"
@@ -90,7 +91,7 @@ def test_search_rows_keep_their_own_flags_under_unsolicited_fetches(
     with ImapMitm(fresh_mailbox.plain_port, on_command=flag_uid_5) as proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            frame = conn.search_emails(folder="Seq").set_index("uid")
+            frame = ready(conn.search_emails(folder="Seq")).set_index("uid")
         finally:
             conn.close()
     assert not frame.loc[3, "flagged"]  # seq 3 is UID 5, never UID 3
@@ -109,7 +110,7 @@ def test_a_10_gb_literal_is_refused_at_its_announcement(fresh_mailbox: DovecotSe
     with ImapMitm(fresh_mailbox.plain_port, on_response=huge) as proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            ref = conn.search_emails()["ref"].iloc[0]
+            ref = ready(conn.search_emails())["ref"].iloc[0]
             with pytest.raises(nec.ServerError, match=r"9999999999.*limit|limit.*9999999999"):
                 conn.get_email(ref)
         finally:
@@ -124,11 +125,11 @@ def test_a_message_over_the_size_limit_fails_naming_it_and_the_connection_recove
     monkeypatch.setattr(limits, "MAX_MESSAGE_SIZE", 20_000)
     conn = enabled(fresh_mailbox.config(ALICE), fresh_mailbox.password)
     try:
-        refs = conn.search_emails().set_index("uid")["ref"]
+        refs = ready(conn.search_emails()).set_index("uid")["ref"]
         with pytest.raises(nec.ServerError, match="20000") as caught:
             conn.get_email(refs[big])
         assert "MAX_MESSAGE_SIZE" in str(caught.value)
-        assert conn.get_email(refs[small]).subject == "small"
+        assert ready(conn.get_email(refs[small])).subject == "small"
     finally:
         conn.close()
 
@@ -168,15 +169,15 @@ def test_folder_names_that_are_not_modified_utf7_do_not_lock_the_account(
     with _odd_names_proxy(fresh_mailbox) as proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            names = list(conn.list_folders()["name"])
+            names = list(ready(conn.list_folders())["name"])
             assert {"R&D", "&ZZZ-", "Café", "INBOX"} <= set(names)
-            assert len(conn.search_emails()) == 2  # resolving INBOX lists every folder first
-            found = conn.search_emails(folder="R&D")
+            assert len(ready(conn.search_emails())) == 2  # resolving INBOX lists every folder first
+            found = ready(conn.search_emails(folder="R&D"))
             assert list(found["subject"]) == ["in projects"]
-            assert conn.get_email(found["ref"].iloc[0]).subject == "in projects"
-            assert list(conn.search_emails(folder="Café")["subject"]) == ["in the cafe"]
-            assert conn.search_emails(folder="&ZZZ-").empty
-            copied = conn.copy_emails(found["ref"].iloc[0], "Café")
+            assert ready(conn.get_email(found["ref"].iloc[0])).subject == "in projects"
+            assert list(ready(conn.search_emails(folder="Café"))["subject"]) == ["in the cafe"]
+            assert ready(conn.search_emails(folder="&ZZZ-")).empty
+            copied = ready(conn.copy_emails(found["ref"].iloc[0], "Café"))
             assert copied[0] is not None and "Caf%C3%A9" in copied[0]
         finally:
             conn.close()
@@ -203,7 +204,7 @@ def test_update_flags_counts_what_the_server_changed(
     with proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            refs = conn.search_emails()
+            refs = ready(conn.search_emails())
             assert conn.update_flags(refs, add="\\Flagged") == 2
         finally:
             conn.close()
@@ -216,7 +217,7 @@ def test_a_permanent_delete_counts_what_the_server_removed(
     with proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            refs = conn.search_emails()
+            refs = ready(conn.search_emails())
             assert conn.delete_emails(refs, permanent=True) == 2
         finally:
             conn.close()
@@ -230,7 +231,7 @@ def test_move_and_copy_confirm_only_what_the_server_copied(
     with proxy:
         conn = proxied(fresh_mailbox, proxy)
         try:
-            refs = conn.search_emails().sort_values("uid")["ref"].tolist()
+            refs = ready(conn.search_emails()).sort_values("uid")["ref"].tolist()
             mailbox = conn._context.mailbox
             done = mailbox.transfer_counted([MessageRef.parse(r) for r in refs], "Archive", move=move)
         finally:

@@ -20,10 +20,12 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from .certs import ServerCert
 from .ports import HOST
+
+_Server = TypeVar("_Server", bound="FakeServer")  # a subclass's with-statement gives that subclass
 
 _LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r?\n$")
 
@@ -123,7 +125,7 @@ class FakeServer:
         return words[0].decode("ascii", "replace").upper() if words else ""
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> FakeServer:
+    def __enter__(self: _Server) -> _Server:
         thread = threading.Thread(target=self._accept_loop, name=f"{type(self).__name__}:{self.port}", daemon=True)
         thread.start()
         self._threads.append(thread)
