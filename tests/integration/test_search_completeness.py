@@ -17,6 +17,7 @@ import pytest
 from servers.dovecot import DovecotServer
 from servers.mitm import ImapMitm, Session
 
+from nb_email_conn.aliases import ready
 from nb_email_conn.imap.completeness import IncompleteSearchWarning
 
 from .helpers import ALICE, seed_inbox
@@ -60,7 +61,7 @@ def test_a_malformed_row_is_reported_never_silently_dropped(fresh_mailbox: Dovec
         conn = proxied(fresh_mailbox, proxy)
         try:
             with pytest.warns(IncompleteSearchWarning, match="could not be read"):
-                frame = conn.search_emails()
+                frame = ready(conn.search_emails())
         finally:
             conn.close()
     assert sorted(frame["uid"]) == sorted(u for u in uids if u != uids[1])
@@ -94,7 +95,7 @@ def test_a_message_expunged_during_the_search_is_not_a_blank_row(
         conn = proxied(fresh_mailbox, proxy)
         try:
             with pytest.warns(IncompleteSearchWarning, match="deleted by another client"):
-                frame = conn.search_emails()
+                frame = ready(conn.search_emails())
         finally:
             conn.close()
     assert gone not in set(frame["uid"])
@@ -109,8 +110,8 @@ def test_a_complete_search_says_nothing_is_missing(fresh_mailbox: DovecotServer)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            frame = conn.search_emails()
-            limited = conn.search_emails(limit=2)
+            frame = ready(conn.search_emails())
+            limited = ready(conn.search_emails(limit=2))
     finally:
         conn.close()
     assert len(frame) == 3 and len(limited) == 2
@@ -130,7 +131,7 @@ def test_with_a_limit_a_broken_row_is_made_up_for_and_reported(fresh_mailbox: Do
         conn = proxied(fresh_mailbox, proxy)
         try:
             with pytest.warns(IncompleteSearchWarning, match="could not be read"):
-                frame = conn.search_emails(limit=3)
+                frame = ready(conn.search_emails(limit=3))
         finally:
             conn.close()
     assert list(frame["uid"]) == [uids[3], uids[2], uids[1]]  # the next newest make up for it

@@ -8,6 +8,7 @@ import time
 import pytest
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def conn() -> nec.EmailConnection:
 
 def wait_for(conn: nec.EmailConnection, query: str, folder: str = "INBOX") -> object:
     for _ in range(50):
-        found = conn.search_emails(query, folder=folder)
+        found = ready(conn.search_emails(query, folder=folder))
         if not found.empty:
             return found
         time.sleep(0.1)
@@ -26,27 +27,27 @@ def wait_for(conn: nec.EmailConnection, query: str, folder: str = "INBOX") -> ob
 
 
 def test_all_nine_functions_on_the_sandbox(conn: nec.EmailConnection) -> None:
-    folders = conn.list_folders()
+    folders = ready(conn.list_folders())
     assert {"INBOX", "Sent", "Drafts", "Trash", "Archive", "Junk"} <= set(folders["name"])
-    inbox = conn.search_emails()
+    inbox = ready(conn.search_emails())
     assert len(inbox) > 50
-    invoices = conn.search_emails("subject:invoice has:attachment", limit=3)
+    invoices = ready(conn.search_emails("subject:invoice has:attachment", limit=3))
     assert len(invoices) == 3
-    email = conn.get_email(invoices.iloc[0])
+    email = ready(conn.get_email(invoices.iloc[0]))
     assert any(a.filename.endswith(".pdf") and a.data.startswith(b"%PDF") for a in email.attachments)
 
-    sent = conn.send_email(conn.config.username, "Note to self", "delivered by the sandbox SMTP")
+    sent = ready(conn.send_email(conn.config.username, "Note to self", "delivered by the sandbox SMTP"))
     assert sent.sent_ref is not None and "/Sent;" in sent.sent_ref  # Sent found by its name
     arrived = wait_for(conn, 'subject:"Note to self"')
-    draft = conn.create_draft("bob@example.org", "Draft by name", "b")
+    draft = ready(conn.create_draft("bob@example.org", "Draft by name", "b"))
     assert draft is not None and "/Drafts;" in draft
 
     ref = arrived.iloc[0]["ref"]  # type: ignore[attr-defined]
     assert conn.update_flags(ref, add="\\Flagged") == 1
-    assert list(conn.search_emails('is:flagged subject:"Note to self"')["ref"]) == [ref]
-    copies = conn.copy_emails(ref, "Archive")
-    assert copies[0] is not None and conn.get_email(copies[0]).subject == "Note to self"
-    moved = conn.move_emails(ref, "Junk")
+    assert list(ready(conn.search_emails('is:flagged subject:"Note to self"'))["ref"]) == [ref]
+    copies = ready(conn.copy_emails(ref, "Archive"))
+    assert copies[0] is not None and ready(conn.get_email(copies[0])).subject == "Note to self"
+    moved = ready(conn.move_emails(ref, "Junk"))
     assert moved[0] is not None
     assert conn.delete_emails(moved[0]) == 1  # to Trash, found by its name
-    assert not conn.search_emails('subject:"Note to self"', folder="Trash").empty
+    assert not ready(conn.search_emails('subject:"Note to self"', folder="Trash")).empty
