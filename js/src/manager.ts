@@ -1,35 +1,30 @@
 // nec.ConnectionManager: the connection form, Test connection, Save, saved connections and
-// the Functions (policies) section. The password never enters the model: it goes to the
-// kernel inside one request and the input is cleared before the request is sent.
+// the Functions (policies) section. The password (and an OAuth client secret) never enters
+// the model: it goes to the kernel inside one request and the input is cleared first.
+// Enter in a field runs the form's default action: Test connection, or Save once the test of
+// these very settings passed; that button is drawn as the primary one.
 
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { asText, clear, h } from "./dom";
+import { h } from "./dom";
 import {
   checkPassword,
-  ENCRYPTION_HELP,
-  ENCRYPTIONS,
-  type EncryptionName,
   type FieldErrors,
   type FormValues,
   isInsecure,
   normalizeValues,
   PortFollower,
-  type Protocol,
   slowRequestTimeoutMs,
   validateForm,
 } from "./form";
 import { renderGuardrails } from "./guardrails";
-import type {
-  ConnectionTestParams,
-  ManagerMethods,
-  ManagerModel,
-  PolicyValue,
-  StatusState,
-} from "./messages";
+import { FormFields } from "./manager_fields";
+import { showFunctions, showReport, showSaved } from "./manager_lists";
+import type { ConnectionTestParams, ManagerMethods, ManagerModel, StatusState } from "./messages";
 import { RequestClient, RequestError } from "./protocol";
 import { renderSignIn } from "./signin";
 import "./manager.css";
 
+export { POLICY_LABELS } from "./manager_lists";
 export type {
   FunctionInfo,
   ManagerModel,
@@ -39,22 +34,7 @@ export type {
   Step,
 } from "./messages";
 
-export const POLICY_LABELS: Record<PolicyValue, string> = {
-  enabled: "Enabled",
-  confirm: "Enabled with confirmation",
-  disabled: "Disabled",
-};
-
 type Model = AnyModel<ManagerModel>;
-
-interface FieldControl {
-  input: HTMLInputElement | HTMLSelectElement;
-  error: HTMLElement;
-}
-
-function fieldId(prefix: string, key: string): string {
-  return `${prefix}-${key}`;
-}
 
 export function renderManager(model: Model, el: HTMLElement): () => void {
   const client = new RequestClient<ManagerMethods>(model, 30_000);
@@ -62,7 +42,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   let values = normalizeValues(model.get("values") ?? {});
   let ports = new PortFollower(values);
   let busy: AbortController | null = null;
-  const controls = new Map<string, FieldControl>();
+  let tested = false; // the test of exactly these values passed: Enter now saves
 
   const root = h("div", { className: "nec-manager", attrs: { "data-testid": "nec-manager" } });
   el.append(root);
@@ -78,61 +58,17 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   form.addEventListener("submit", (event) => event.preventDefault());
   root.append(form);
 
-  function row(
-    key: string,
-    label: string,
-    input: HTMLInputElement | HTMLSelectElement,
-    help?: HTMLElement,
-  ) {
-    input.id = fieldId(prefix, key);
-    input.name = key;
-    input.dataset.field = key;
-    const error = h("div", { className: "nec-error", attrs: { "data-error-for": key } });
-    controls.set(key, { input, error });
-    return h("div", { className: "nec-row" }, [
-      h("label", { text: label, attrs: { for: input.id } }),
-      h("div", { className: "nec-cell" }, [input, help ?? null, error]),
-    ]);
-  }
-
-  function textInput(key: keyof FormValues, placeholder = ""): HTMLInputElement {
-    const input = h("input", { attrs: { type: "text", placeholder, spellcheck: "false" } });
-    input.addEventListener("input", () => {
-      values = { ...values, [key]: input.value };
+  const fields = new FormFields(
+    prefix,
+    (change, redraw) => {
+      values = change(values, ports);
+      setTested(false);
+      if (redraw) showValues();
       pushValues();
-    });
-    return input;
-  }
-
-  function portInput(protocol: Protocol): HTMLInputElement {
-    const input = h("input", {
-      attrs: { type: "text", inputmode: "numeric", placeholder: "port" },
-    });
-    input.addEventListener("input", () => {
-      values = ports.portTyped(values, protocol, input.value);
-      pushValues();
-    });
-    // An emptied field shows the port it follows again once the user leaves it.
-    input.addEventListener("blur", () => {
-      if (input.value.trim() === "") showValues();
-    });
-    return input;
-  }
-
-  function encryptionSelect(protocol: Protocol, help: HTMLElement): HTMLSelectElement {
-    const select = h(
-      "select",
-      {},
-      ENCRYPTIONS.map((name) => h("option", { text: name, attrs: { value: name } })),
-    );
-    select.addEventListener("change", () => {
-      values = ports.encryptionChosen(values, protocol, select.value as EncryptionName);
-      help.textContent = ENCRYPTION_HELP[select.value as EncryptionName];
-      showValues();
-      pushValues();
-    });
-    return select;
-  }
+    },
+    () => showValues(),
+  );
+  const row = fields.row.bind(fields);
 
   const password = h("input", {
     attrs: {
@@ -141,8 +77,6 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
       placeholder: "password or app password",
     },
   });
-  const imapHelp = h("div", { className: "nec-help" });
-  const smtpHelp = h("div", { className: "nec-help" });
 
   // Find settings (Email) first; Authentication after the username (signin.ts).
   const passwordRow = row("password", "Password", password);
@@ -151,6 +85,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     apply: (next) => {
       values = normalizeValues(next);
       ports = new PortFollower(values);
+      setTested(false);
       showValues();
       pushValues();
     },
@@ -164,21 +99,20 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   });
   form.append(
     signIn.find,
-    row("name", "Name", textInput("name", "work")),
-    row("username", "Username", textInput("username", "alice@example.org")),
+    row("name", "Name", fields.text("name", "work")),
+    row("username", "Username", fields.text("username", "alice@example.org")),
     signIn.auth,
     passwordRow,
-    row("imap_host", "IMAP Host", textInput("imap_host", "imap.example.org")),
-    row("imap_port", "IMAP Port", portInput("imap")),
-    row("imap_encryption", "IMAP Encryption", encryptionSelect("imap", imapHelp), imapHelp),
-    row("smtp_host", "SMTP Host", textInput("smtp_host", "smtp.example.org (default: IMAP host)")),
-    row("smtp_port", "SMTP Port", portInput("smtp")),
-    row("smtp_encryption", "SMTP Encryption", encryptionSelect("smtp", smtpHelp), smtpHelp),
+    h("div", { className: "nec-servers" }, [
+      fields.server("imap", "IMAP: incoming mail", "imap.example.org"),
+      fields.server("smtp", "SMTP: outgoing mail", "smtp.example.org (default: IMAP host)"),
+    ]),
   );
 
   const verify = h("input", { attrs: { type: "checkbox" } });
   verify.addEventListener("change", () => {
     values = { ...values, verify_tls: verify.checked };
+    setTested(false);
     pushValues();
     showNotices();
   });
@@ -188,12 +122,13 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
       ...values,
       timeout: timeout.value.trim() === "" ? Number.NaN : Number(timeout.value),
     };
+    setTested(false);
     pushValues();
   });
   const advanced = h("details", { className: "nec-advanced" }, [
     h("summary", { text: "Advanced options" }),
-    row("from_address", "From address", textInput("from_address", "default: the username")),
-    row("ca_file", "CA file", textInput("ca_file", "extra trusted CA (PEM path in the kernel)")),
+    row("from_address", "From address", fields.text("from_address", "default: the username")),
+    row("ca_file", "CA file", fields.text("ca_file", "extra trusted CA (PEM path in the kernel)")),
     row("verify_tls", "Verify TLS certificates", verify),
     row("timeout", "Timeout (s)", timeout),
   ]);
@@ -205,7 +140,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     attrs: { "data-testid": "keyring-notice" },
   });
   const sessionOnly = h("input", { attrs: { type: "checkbox", name: "session_only" } });
-  sessionOnly.id = fieldId(prefix, "session_only");
+  sessionOnly.id = `${prefix}-session_only`;
   sessionOnly.addEventListener("change", () => {
     model.set("session_only", sessionOnly.checked);
     model.save_changes();
@@ -246,7 +181,6 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     className: "nec-functions",
     attrs: { "data-testid": "functions" },
   });
-  // The guardrails' trait and request are typed in guardrails.ts (not yet in ManagerModel).
   const guardrails = renderGuardrails(model as unknown as Parameters<typeof renderGuardrails>[0]);
   root.append(
     h("div", { className: "nec-section", text: "Saved connections" }),
@@ -259,21 +193,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
 
   // --- view updates ---------------------------------------------------------------------
   function showValues(): void {
-    for (const [key, control] of controls) {
-      if (key === "password") continue;
-      const value = (values as unknown as Record<string, unknown>)[key];
-      if (control.input instanceof HTMLInputElement && control.input.type === "checkbox") {
-        control.input.checked = Boolean(value);
-      } else if (
-        document.activeElement !== control.input ||
-        control.input instanceof HTMLSelectElement
-      ) {
-        control.input.value =
-          value === null || (typeof value === "number" && Number.isNaN(value)) ? "" : String(value);
-      }
-    }
-    imapHelp.textContent = ENCRYPTION_HELP[values.imap_encryption];
-    smtpHelp.textContent = ENCRYPTION_HELP[values.smtp_encryption];
+    fields.show(values);
     showNotices();
   }
 
@@ -296,18 +216,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   }
 
   function showErrors(errors: FieldErrors): void {
-    for (const [key, control] of controls) {
-      const message = errors[key as keyof FieldErrors] ?? "";
-      control.error.textContent = message;
-      control.input.setAttribute("aria-invalid", message ? "true" : "false");
-    }
-    if (
-      Object.keys(errors).some((key) =>
-        ["from_address", "ca_file", "verify_tls", "timeout"].includes(key),
-      )
-    ) {
-      advanced.open = true;
-    }
+    if (fields.showErrors(errors)) advanced.open = true;
   }
 
   function showStatus(): void {
@@ -318,91 +227,13 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     if (live && status.state === "idle") statusLine.textContent = `Connected: ${live}`;
   }
 
-  function showReport(): void {
-    clear(reportBox);
-    const report = model.get("report");
-    if (!report || !("steps" in report) || !Array.isArray(report.steps)) return;
-    const list = h("ul", { className: "nec-steps" });
-    for (const step of report.steps) {
-      list.append(
-        h("li", { className: step.ok ? "nec-ok" : "nec-fail", dataset: { ok: String(step.ok) } }, [
-          h("span", { className: "nec-mark", text: step.ok ? "✓" : "✗" }),
-          h("span", {
-            className: "nec-step",
-            text: ` ${asText(step.protocol).toUpperCase()} ${asText(step.name)}: `,
-          }),
-          h("span", { text: asText(step.detail) }),
-        ]),
-      );
-    }
-    reportBox.append(
-      h("div", {
-        className: report.ok ? "nec-ok" : "nec-fail",
-        text: report.ok ? "Connection test passed." : "Connection test failed.",
-      }),
-      list,
-    );
-  }
-
-  function showSaved(): void {
-    clear(savedBox);
-    const saved = model.get("saved") ?? [];
-    if (saved.length === 0) {
-      savedBox.append(h("div", { className: "nec-help", text: "No saved connections yet." }));
-      return;
-    }
-    for (const entry of saved) {
-      const load = h("button", { text: "Load", attrs: { type: "button", name: "load" } });
-      const forget = h("button", { text: "Forget", attrs: { type: "button", name: "forget" } });
-      load.addEventListener("click", () => void run("load", { name: entry.name }));
-      forget.addEventListener("click", () => {
-        // Two clicks: forgetting deletes the keyring entry too.
-        if (forget.dataset.armed !== "true") {
-          forget.dataset.armed = "true";
-          forget.textContent = "Click again to forget";
-          return;
-        }
-        void run("forget", { name: entry.name });
-      });
-      const detail = [entry.username, entry.imap_host].filter(Boolean).join(" @ ");
-      savedBox.append(
-        h("div", { className: "nec-saved-row", dataset: { name: entry.name } }, [
-          h("span", { className: "nec-saved-name", text: entry.name }),
-          h("span", { className: "nec-help", text: detail ? ` ${detail} ` : " " }),
-          load,
-          forget,
-        ]),
-      );
-    }
-  }
-
-  function showFunctions(): void {
-    clear(functionsBox);
-    const policies = model.get("policies") ?? {};
-    for (const fn of model.get("functions") ?? []) {
-      const select = h(
-        "select",
-        {
-          attrs: { name: `policy-${fn.name}`, "aria-label": `Policy for ${fn.name}` },
-          dataset: { function: fn.name, writes: String(fn.writes) },
-        },
-        Object.entries(POLICY_LABELS).map(([value, label]) =>
-          h("option", { text: label, attrs: { value } }),
-        ),
-      );
-      select.value = policies[fn.name] ?? fn.default;
-      select.addEventListener(
-        "change",
-        () => void run("set_policy", { function: fn.name, policy: select.value as PolicyValue }),
-      );
-      functionsBox.append(
-        h("div", { className: "nec-function" }, [
-          h("code", { text: fn.name }),
-          h("span", { className: "nec-help", text: fn.description }),
-          select,
-        ]),
-      );
-    }
+  /** The button Enter presses: Test connection, then Save once these settings passed. */
+  function setTested(passed: boolean): void {
+    tested = passed;
+    testButton.classList.toggle("nec-primary", !passed);
+    saveButton.classList.toggle("nec-primary", passed);
+    testButton.dataset.default = String(!passed);
+    saveButton.dataset.default = String(passed);
   }
 
   function pushValues(): void {
@@ -441,7 +272,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
         error instanceof RequestError
           ? error
           : new RequestError({ type: "Error", message: String(error) });
-      if (info.field && controls.has(info.field))
+      if (info.field && fields.controls.has(info.field))
         showErrors({ [info.field]: info.message } as FieldErrors);
       statusLine.dataset.state = info.type === "Cancelled" ? "idle" : "error";
       statusLine.textContent = info.type === "Cancelled" ? "Cancelled." : info.message;
@@ -471,44 +302,72 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     const params: ConnectionTestParams = { values: { ...values } };
     const secret = takePassword();
     if (secret !== undefined) params.password = secret;
+    const clientSecret = signIn.takeClientSecret();
+    if (clientSecret !== undefined) params.client_secret = clientSecret;
     return params;
   }
 
-  testButton.addEventListener("click", () => {
+  async function test(): Promise<void> {
     const params = checkedRequest();
-    if (params) void run("test_connection", params, true);
-  });
-  saveButton.addEventListener("click", () => {
+    if (!params) return;
+    const tried: FormValues = { ...values };
+    const result = await run("test_connection", params, true);
+    // Enter saves next only if the settings that passed are still the ones in the form.
+    if (result?.ok && JSON.stringify(tried) === JSON.stringify(values)) setTested(true);
+  }
+
+  function save(): void {
     const params = checkedRequest();
     if (params) void run("save", { ...params, session_only: sessionOnly.checked }, true);
-  });
+  }
+
+  testButton.addEventListener("click", () => void test());
+  saveButton.addEventListener("click", save);
   cancelButton.addEventListener("click", () => busy?.abort());
+  // Enter in a field presses the default button; fields with their own Enter (Email: Find
+  // settings, Client id / secret: Sign in, the pasted address) handle it first.
+  form.addEventListener("keydown", (event) => {
+    const target = event.target as HTMLElement;
+    if (event.key !== "Enter" || event.defaultPrevented || event.isComposing) return;
+    if (!(target instanceof HTMLInputElement) || target.type === "checkbox") return;
+    event.preventDefault();
+    if (busy) return;
+    if (tested) save();
+    else void test();
+  });
 
   const onValues = () => {
-    values = normalizeValues(model.get("values") ?? {});
+    const next = normalizeValues(model.get("values") ?? {});
+    if (JSON.stringify(next) !== JSON.stringify(values)) setTested(false);
+    values = next;
     ports = new PortFollower(values);
     showValues();
   };
+  const onSaved = () => showSaved(savedBox, model.get("saved") ?? [], run);
+  const onFunctions = () =>
+    showFunctions(functionsBox, model.get("functions") ?? [], model.get("policies") ?? {}, run);
+  const onReport = () => showReport(reportBox, model.get("report"));
   const handlers: Array<[string, () => void]> = [
     ["change:values", onValues],
     ["change:password_set", showPasswordHint],
     ["change:status", showStatus],
     ["change:connection_name", showStatus],
-    ["change:report", showReport],
-    ["change:saved", showSaved],
-    ["change:policies", showFunctions],
-    ["change:functions", showFunctions],
+    ["change:report", onReport],
+    ["change:saved", onSaved],
+    ["change:policies", onFunctions],
+    ["change:functions", onFunctions],
     ["change:keyring", showNotices],
     ["change:session_only", showNotices],
   ];
   for (const [event, handler] of handlers) model.on(event, handler);
 
+  setTested(false);
   showValues();
   showPasswordHint();
   showStatus();
-  showReport();
-  showSaved();
-  showFunctions();
+  onReport();
+  onSaved();
+  onFunctions();
 
   return () => {
     for (const [event, handler] of handlers) model.off(event, handler);

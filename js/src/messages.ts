@@ -1,8 +1,8 @@
 // Everything the widgets exchange with the kernel, typed once: the request/reply protocol's
 // custom messages, the synced traits of the approval widget and the connection manager, and
-// each request method's params and result. nb_email_conn/widgets/messages.py declares the
-// same names as TypedDicts; tests/widgets/widget_messages.json holds examples that pytest
-// checks against those and vitest renders.
+// each request method's params and result. nb_email_conn/widgets/messages.py (and, for Find
+// settings / Sign in, messages_signin.py) declare the same names as TypedDicts;
+// tests/widgets/widget_messages.json holds examples that pytest checks and vitest renders.
 
 import type { FormValues } from "./form";
 
@@ -239,6 +239,10 @@ export interface ManagerModel {
   session_only: boolean;
   connection_name: string;
   guardrails: GuardrailsState;
+  discovered: DiscoveredOption[];
+  sign_in: SignInState | EmptyState;
+  /** A client secret is kept in the kernel for the provider the form names (never the secret). */
+  client_secret_set: boolean;
 }
 
 // --- the connection manager: requests ---------------------------------------------------------
@@ -247,6 +251,8 @@ export interface ConnectionTestParams {
   values: FormValues;
   /** The typed password, if any: it exists only inside this one request. */
   password?: string;
+  /** The typed OAuth client secret, if any: likewise only inside this one request. */
+  client_secret?: string;
 }
 
 export interface ConnectionTestResult {
@@ -302,4 +308,75 @@ export type ManagerMethods = {
   forget: { params: ForgetParams; result: ForgetResult };
   set_policy: { params: SetPolicyParams; result: SetPolicyResult };
   set_guardrails: { params: SetGuardrailsParams; result: SetGuardrailsResult };
+} & SignInMethods;
+
+// --- the connection manager: Find settings and Sign in (messages_signin.py) -----------------
+
+export type SignInKind = "pending" | "signed_in" | "denied" | "expired" | "failed" | "cancelled";
+export type SignInMethod = "device" | "browser";
+/** A preset, or the provider already in the form's values (set up in Python). */
+export type ProviderChoice = "microsoft" | "google" | "configured";
+
+/** One `discover` result as the form shows it. */
+export interface DiscoveredOption {
+  label: string;
+  source: string;
+  secure: boolean;
+  auth: "password" | "oauth2";
+  oauth_provider: string | null;
+  warnings: string[];
+  notes: string[];
+  values: Record<string, unknown>;
+}
+
+/** The `sign_in` trait, or {} before any sign-in. */
+export interface SignInState {
+  state: SignInKind;
+  method: SignInMethod;
+  provider: string;
+  message: string;
+  verification_uri: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  authorization_url: string | null;
+}
+
+export interface DiscoverParams {
+  address: string;
+}
+
+export interface DiscoverResult {
+  count: number;
+}
+
+export interface SignInParams {
+  values: Record<string, unknown>;
+  provider: ProviderChoice;
+  client_id: string;
+  tenant?: string;
+  /** The typed client secret, if any: it exists only inside this one request. */
+  client_secret?: string;
+  method?: SignInMethod;
+  session_only?: boolean;
+}
+
+export interface SignInResult {
+  state: SignInKind;
+  method: SignInMethod;
+}
+
+export interface CompleteSignInParams {
+  url: string;
+}
+
+export type CancelSignInParams = Record<string, never>;
+/** `cancel_sign_in`'s answer when no sign-in was running. */
+export type NoSignIn = Record<string, never>;
+export type CancelSignInResult = SignInResult | NoSignIn;
+
+export type SignInMethods = {
+  discover: { params: DiscoverParams; result: DiscoverResult };
+  sign_in: { params: SignInParams; result: SignInResult };
+  complete_sign_in: { params: CompleteSignInParams; result: SignInResult };
+  cancel_sign_in: { params: CancelSignInParams; result: CancelSignInResult };
 };

@@ -3,67 +3,15 @@
 // from; an Authentication choice (Password / OAuth 2.0); for OAuth, Microsoft or Google with
 // the app's client id, and "Sign in with …" that shows the device code and the link to open
 // (or the browser link and a box to paste the redirected address), with a live status.
-// Kernel side: nb_email_conn/widgets/manager_signin.py. Nothing secret enters the model: the
-// client secret travels in the one sign_in request and its input is cleared.
+// Kernel side: nb_email_conn/widgets/manager_signin.py. Nothing secret enters the model: a
+// client secret (Google, or a custom provider set up in Python) travels like the password,
+// inside one sign_in / test_connection / save request, and its input is cleared.
 
 import { clear, h } from "./dom";
+import type { DiscoveredOption, SignInMethods, SignInParams, SignInState } from "./messages";
 import { type MessageModel, RequestClient, RequestError } from "./protocol";
 
-/** One `discover` result (widgets/manager_signin.py DiscoveredOption). */
-export interface DiscoveredOption {
-  label: string;
-  source: string;
-  secure: boolean;
-  auth: "password" | "oauth2";
-  oauth_provider: string | null;
-  warnings: string[];
-  notes: string[];
-  values: Record<string, unknown>;
-}
-
-export type SignInKind = "pending" | "signed_in" | "denied" | "expired" | "failed" | "cancelled";
-
-/** The `sign_in` trait (SignInState), or {} before any sign-in. */
-export interface SignInState {
-  state: SignInKind;
-  method: "device" | "browser";
-  provider: string;
-  message: string;
-  verification_uri: string | null;
-  user_code: string | null;
-  expires_at: string | null;
-  authorization_url: string | null;
-}
-
-export interface DiscoverParams {
-  address: string;
-}
-export interface DiscoverResult {
-  count: number;
-}
-export interface SignInParams {
-  values: Record<string, unknown>;
-  provider: "microsoft" | "google" | "configured";
-  client_id: string;
-  tenant?: string;
-  client_secret?: string;
-  method?: "device" | "browser";
-  session_only?: boolean;
-}
-export interface SignInResult {
-  state: SignInKind;
-  method: "device" | "browser";
-}
-export interface CompleteSignInParams {
-  url: string;
-}
-
-export type SignInMethods = {
-  discover: { params: DiscoverParams; result: DiscoverResult };
-  sign_in: { params: SignInParams; result: SignInResult };
-  complete_sign_in: { params: CompleteSignInParams; result: SignInResult };
-  cancel_sign_in: { params: Record<string, never>; result: SignInResult | Record<string, never> };
-};
+export type { DiscoveredOption, SignInKind, SignInState } from "./messages";
 
 export const SOURCE_LABELS: Record<string, string> = {
   builtin: "the built-in provider table",
@@ -80,6 +28,7 @@ interface SignInModel extends MessageModel {
   get(key: "sign_in"): SignInState | Record<string, never> | undefined;
   get(key: "values"): Record<string, unknown> | undefined;
   get(key: "session_only"): boolean | undefined;
+  get(key: "client_secret_set"): boolean | undefined;
   on(eventName: string, callback: (...args: unknown[]) => void): void;
   off(eventName: string, callback: (...args: unknown[]) => void): void;
 }
@@ -124,7 +73,12 @@ export function isSignInState(value: unknown): value is SignInState {
 export function renderSignIn(
   model: SignInModel,
   hooks: SignInHooks,
-): { find: HTMLElement; auth: HTMLElement; dispose: () => void } {
+): {
+  find: HTMLElement;
+  auth: HTMLElement;
+  takeClientSecret: () => string | undefined;
+  dispose: () => void;
+} {
   const client = new RequestClient<SignInMethods>(model, 30_000);
   const id = `nec-s-${Math.random().toString(36).slice(2, 9)}`;
 
@@ -253,10 +207,18 @@ export function renderSignIn(
       name: "client_secret",
       id: `${id}-secret`,
       autocomplete: "off",
-      placeholder: "client secret of the Desktop app client (kept in the keyring)",
     },
   });
-  const signInButton = h("button", { text: "Sign in", attrs: { type: "button", name: "sign-in" } });
+  const methodSelect = h("select", { attrs: { name: "sign_in_method", id: `${id}-method` } }, [
+    h("option", { text: "The provider's usual way", attrs: { value: "" } }),
+    h("option", { text: "A code to enter on any device", attrs: { value: "device" } }),
+    h("option", { text: "A sign-in page in this browser", attrs: { value: "browser" } }),
+  ]);
+  const signInButton = h("button", {
+    text: "Sign in",
+    className: "nec-primary",
+    attrs: { type: "button", name: "sign-in" },
+  });
   const cancelSignIn = h("button", {
     text: "Cancel sign-in",
     attrs: { type: "button", name: "cancel-sign-in" },
@@ -297,6 +259,7 @@ export function renderSignIn(
     labelled("Client id", clientId, "client_id"),
     tenantRow,
     secretRow,
+    labelled("Sign in with", methodSelect, "method"),
     h("div", { className: "nec-buttons" }, [signInButton, cancelSignIn]),
     signInError,
     flowBox,
@@ -332,13 +295,31 @@ export function renderSignIn(
   function showProviderFields(): void {
     const choice = providerSelect.value;
     tenantRow.hidden = choice !== "microsoft";
-    secretRow.hidden = choice !== "google";
+    secretRow.hidden = !usesSecret();
     signInButton.textContent =
       choice === "google"
         ? "Sign in with Google"
         : choice === "microsoft"
           ? "Sign in with Microsoft"
           : "Sign in";
+  }
+
+  /** Google and custom providers may need a client secret; Microsoft's public clients never do. */
+  function usesSecret(): boolean {
+    return providerSelect.value === "google" || providerSelect.value === "configured";
+  }
+
+  /** Read and clear the secret input: the value exists only inside the one request. */
+  function takeClientSecret(): string | undefined {
+    const secret = clientSecret.value;
+    clientSecret.value = "";
+    return secret !== "" && !oauthBox.hidden && usesSecret() ? secret : undefined;
+  }
+
+  function showSecretHint(): void {
+    clientSecret.placeholder = model.get("client_secret_set")
+      ? "stored in the kernel; type to replace"
+      : "only if your app registration has one (kept with the connection's secrets)";
   }
 
   authSelect.addEventListener("change", () => {
@@ -362,9 +343,10 @@ export function renderSignIn(
       session_only: Boolean(model.get("session_only")),
     };
     if (params.provider === "microsoft") params.tenant = tenant.value.trim() || "common";
-    const secret = clientSecret.value;
-    clientSecret.value = ""; // the secret exists only inside this one request
-    if (params.provider === "google" && secret) params.client_secret = secret;
+    if (methodSelect.value === "device" || methodSelect.value === "browser")
+      params.method = methodSelect.value;
+    const secret = takeClientSecret();
+    if (secret !== undefined) params.client_secret = secret;
     signInButton.disabled = true;
     hooks.status("working", "Starting the sign-in…");
     try {
@@ -379,12 +361,14 @@ export function renderSignIn(
   }
   signInButton.addEventListener("click", () => void signIn());
   cancelSignIn.addEventListener("click", () => void client.request("cancel_sign_in", {}));
-  clientId.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      void signIn();
-    }
-  });
+  for (const input of [clientId, tenant, clientSecret]) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        void signIn();
+      }
+    });
+  }
 
   async function completeSignIn(): Promise<void> {
     const url = pasteInput.value.trim();
@@ -449,6 +433,7 @@ export function renderSignIn(
   }
 
   const handlers: Array<[string, () => void]> = [
+    ["change:client_secret_set", showSecretHint],
     ["change:discovered", showFound],
     ["change:sign_in", showFlow],
     ["change:values", showAuth],
@@ -460,10 +445,12 @@ export function renderSignIn(
   showFound();
   showAuth();
   showFlow();
+  showSecretHint();
 
   return {
     find,
     auth,
+    takeClientSecret,
     dispose: () => {
       for (const [event, handler] of handlers) model.off(event, handler);
       client.dispose();

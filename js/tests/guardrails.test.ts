@@ -38,6 +38,9 @@ function setup(guardrails = NO_GUARDRAILS) {
     session_only: false,
     connection_name: "",
     guardrails,
+    discovered: [],
+    sign_in: {},
+    client_secret_set: false,
   };
   const model = new FakeModel(state);
   const el = document.createElement("div");

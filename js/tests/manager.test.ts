@@ -20,6 +20,9 @@ function initial(): ManagerModel {
     session_only: false,
     connection_name: "",
     guardrails: NO_GUARDRAILS,
+    discovered: [],
+    sign_in: {},
+    client_secret_set: false,
   };
 }
 

@@ -210,3 +210,85 @@ describe.each(fixture.manager)("manager: $name", (entry) => {
     });
   }
 });
+
+describe.each(fixture.manager)("manager, Find settings and Sign in: $name", (entry) => {
+  beforeEach(() => document.body.replaceChildren());
+  const { discovered, sign_in, client_secret_set } = entry.model;
+
+  it("lists every discovered result, marking the insecure ones with their warnings", () => {
+    const { el } = render(entry.model, renderManager);
+    const rows = el.querySelectorAll('[data-testid="discovered"] .nec-found-row');
+    expect(rows).toHaveLength(discovered.length);
+    discovered.forEach((option, index) => {
+      expect(rows[index].getAttribute("data-secure")).toBe(String(option.secure));
+      expect(rows[index].textContent).toContain(option.secure ? "✓" : "⚠");
+      for (const warning of option.warnings) expect(rows[index].textContent).toContain(warning);
+    });
+  });
+
+  it("shows the sign-in as the kernel synced it, and never a secret", () => {
+    const { el } = render(entry.model, renderManager);
+    const flow = el.querySelector('[data-testid="sign-in"]') as HTMLElement;
+    const code = el.querySelector('[data-testid="user-code"]');
+    const cancel = button(el, "cancel-sign-in");
+    if ("state" in sign_in) {
+      expect(flow.dataset.state).toBe(sign_in.state);
+      expect(flow.textContent).toContain(sign_in.message);
+      expect(code?.textContent ?? null).toBe(sign_in.user_code);
+      expect(cancel.hidden).toBe(sign_in.state !== "pending");
+      if (sign_in.verification_uri) {
+        expect(flow.querySelector("a")?.getAttribute("href")).toBe(sign_in.verification_uri);
+      }
+    } else {
+      expect(code).toBeNull();
+      expect(cancel.hidden).toBe(true);
+    }
+    const secret = el.querySelector('input[name="client_secret"]') as HTMLInputElement;
+    expect(secret.value).toBe("");
+    expect(secret.placeholder.includes("stored in the kernel")).toBe(client_secret_set);
+  });
+
+  for (const call of entry.requests) {
+    if (call.method === "discover") {
+      it("asks to discover the address as the fixture's kernel received it", () => {
+        const { model, el } = render({ ...entry.model, discovered: [] }, renderManager);
+        const email = el.querySelector('input[name="email"]') as HTMLInputElement;
+        email.value = call.params.address;
+        button(el, "find-settings").click();
+        expect(model.requests()[0]).toMatchObject({ method: "discover", params: call.params });
+      });
+    }
+    if (call.method === "sign_in") {
+      it("sends the sign-in as the fixture's kernel received it; the secret only there", () => {
+        const { model, el } = render({ ...entry.model, sign_in: {} }, renderManager);
+        const secret = el.querySelector('input[name="client_secret"]') as HTMLInputElement;
+        if (call.params.client_secret) secret.value = call.params.client_secret;
+        const method = el.querySelector('select[name="sign_in_method"]') as HTMLSelectElement;
+        method.value = call.params.method ?? "";
+        button(el, "sign-in").click();
+        const sent = model.requests()[0];
+        expect(sent).toMatchObject({ method: "sign_in", params: call.params });
+        expect(secret.value).toBe("");
+        if (call.params.client_secret) {
+          const keys = Object.keys(entry.model) as Array<keyof ManagerModel>;
+          const synced = JSON.stringify(keys.map((key) => model.get(key)));
+          expect(synced).not.toContain(call.params.client_secret);
+        }
+      });
+    }
+    if (call.method === "cancel_sign_in") {
+      it("cancels a pending sign-in with the fixture's request", () => {
+        const pending = fixture.manager.find((other) => {
+          const state = other.model.sign_in;
+          return "state" in state && state.state === "pending";
+        });
+        const { model, el } = render(pending?.model ?? entry.model, renderManager);
+        button(el, "cancel-sign-in").click();
+        expect(model.requests()[0]).toMatchObject({
+          method: "cancel_sign_in",
+          params: call.params,
+        });
+      });
+    }
+  }
+});

@@ -2,14 +2,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { NO_GUARDRAILS } from "../src/guardrails";
 import { renderManager } from "../src/manager";
 import type { ManagerModel } from "../src/messages";
-import type { DiscoveredOption, SignInState } from "../src/signin";
 import { presetOf, tenantOf } from "../src/signin";
 import { FakeModel } from "./fake-model";
 
-type State = ManagerModel & {
-  discovered: DiscoveredOption[];
-  sign_in: SignInState | Record<string, never>;
-};
+type State = ManagerModel;
 
 function initial(values: Record<string, unknown> = {}): State {
   return {
@@ -31,6 +27,7 @@ function initial(values: Record<string, unknown> = {}): State {
     guardrails: NO_GUARDRAILS,
     discovered: [],
     sign_in: {},
+    client_secret_set: false,
   };
 }
 
@@ -131,6 +128,53 @@ describe("Find settings and Sign in", () => {
     });
     expect(field("client_secret").value).toBe("");
     expect(JSON.stringify(model.get("values"))).not.toContain("shh-secret");
+  });
+
+  it("a custom provider's client secret goes with Save like the password, never into the model", () => {
+    const custom = {
+      name: "corp",
+      client_id: "corp-app",
+      token_endpoint: "https://sso.corp/token",
+    };
+    const { model, el, field, button } = setup(initial({ auth: "oauth2", oauth: custom }));
+    const provider = el.querySelector('select[name="oauth_provider"]') as HTMLSelectElement;
+    expect(provider.value).toBe("configured");
+    const secretRow = field("client_secret").closest(".nec-row") as HTMLElement;
+    expect(secretRow.hidden).toBe(false);
+    expect(field("client_secret").placeholder).not.toContain("stored in the kernel");
+    field("client_secret").value = "corp-secret-42";
+    button("save").click();
+    expect(model.requests().at(-1)).toMatchObject({
+      method: "save",
+      params: { client_secret: "corp-secret-42", values: { oauth: custom } },
+    });
+    expect(field("client_secret").value).toBe("");
+    const synced = JSON.stringify(Object.keys(initial()).map((key) => model.get(key as never)));
+    expect(synced).not.toContain("corp-secret-42");
+    model.kernelSet("client_secret_set", true);
+    expect(field("client_secret").placeholder).toContain("stored in the kernel");
+    // Microsoft's public clients take no secret: the field is hidden and nothing is sent.
+    provider.value = "microsoft";
+    provider.dispatchEvent(new Event("change"));
+    expect(secretRow.hidden).toBe(true);
+  });
+
+  it("Enter in a field tests the connection, and saves once these settings passed", async () => {
+    const { model, field, button } = setup();
+    const password = field("password");
+    password.value = "pw";
+    password.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.requests().at(-1)).toMatchObject({ method: "test_connection" });
+    expect(button("test").classList.contains("nec-primary")).toBe(true);
+    model.reply({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(button("save").classList.contains("nec-primary")).toBe(true);
+    field("imap_host").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect(model.requests().at(-1)).toMatchObject({ method: "save" });
+    // An edit makes the settings untested again.
+    field("imap_host").value = "imap2.example.org";
+    field("imap_host").dispatchEvent(new Event("input"));
+    expect(button("test").classList.contains("nec-primary")).toBe(true);
   });
 
   it("shows the device code and the link, then the outcome", () => {

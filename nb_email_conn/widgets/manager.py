@@ -1,16 +1,15 @@
 """``nec.ConnectionManager``: the connection form as an anywidget.
 
 Synced traits hold only what may land in a saved notebook (form values without the
-password, saved names, policies, status). The password arrives in one custom-message
-request, is kept in a private attribute that never prints, and is never sent back.
+password, saved names, policies, status). The password (and an OAuth client secret) arrives
+in one custom-message request, is kept in a private attribute that never prints, and is
+never sent back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 import anywidget
@@ -18,14 +17,15 @@ import traitlets
 
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError, SecretStoreError
-from ..functions import DEFAULT_POLICIES, FUNCTIONS, REGISTRY
+from ..functions import DEFAULT_POLICIES, FUNCTIONS
 from ..guardrails import Guardrails
 from ..policy import Policy
 from ..secrets import Secret, get_password, has_session_password
 from .backend import KernelBackend, ManagerBackend
 from .base import reject_unknown_kwargs, static_file
 from .manager_guardrails import GuardrailsState, guardrails_state, load_guardrails, save_guardrails
-from .manager_signin import SignInMixin
+from .manager_signin import SignInMixin, typed_secret
+from .manager_values import FORM_FIELDS, config_from_values, form_values, function_list, report_state
 from .messages import (
     ConnectionTestResult,
     EmptyState,
@@ -38,77 +38,9 @@ from .messages import (
     SaveResult,
     SetPolicyResult,
     StatusState,
-    Step,
     SyncedDict,
 )
 from .protocol import Call, RequestRouter
-
-FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ConnectionConfig))
-
-
-def _form_values(config: ConnectionConfig | None, fields: Mapping[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "name": "",
-        "username": "",
-        "imap_host": "",
-        "imap_port": None,
-        "imap_encryption": "SslOnConnect",
-        "smtp_host": "",
-        "smtp_port": None,
-        "smtp_encryption": "SslOnConnect",
-        "from_address": "",
-        "ca_file": "",
-        "verify_tls": True,
-        "timeout": 30.0,
-    }
-    if config is not None:
-        values.update(config.to_dict())
-    values.update(fields)
-    ports = ("imap_port", "smtp_port")
-    return {key: ("" if value is None and key not in ports else value) for key, value in values.items()}
-
-
-def config_from_values(values: Mapping[str, Any]) -> ConnectionConfig:
-    """Build and validate a ConnectionConfig from the form; empty optional fields mean "default"."""
-    if not isinstance(values, Mapping):
-        raise InvalidInputError("values must be an object.", field="values")
-    unknown = sorted(set(values) - set(FORM_FIELDS))
-    if unknown:
-        raise InvalidInputError(f"unknown form field {unknown[0]!r}.", field=unknown[0])
-    data = {key: value for key, value in values.items() if value not in ("", None)}
-    data.setdefault("name", "")
-    data.setdefault("username", "")
-    data.setdefault("imap_host", "")
-    return ConnectionConfig(**data)
-
-
-def function_list() -> list[FunctionInfo]:
-    """The Functions section: every function of the registry, in its order."""
-    return [
-        FunctionInfo(name=spec.name, description=spec.label, default=spec.default_policy.value, writes=spec.writes)
-        for spec in REGISTRY.values()
-    ]
-
-
-def report_state(report: Mapping[str, Any]) -> ReportState:
-    """The backend's test report as the ``report`` trait (only the keys the front end knows)."""
-    steps: list[Step] = []
-    for raw in report.get("steps", []):
-        step = Step(
-            protocol="smtp" if raw.get("protocol") == "smtp" else "imap",
-            name=str(raw.get("name", "")),
-            ok=bool(raw.get("ok")),
-            detail=str(raw.get("detail", "")),
-        )
-        if isinstance(raw.get("seconds"), (int, float)):
-            step["seconds"] = float(raw["seconds"])
-        steps.append(step)
-    state = ReportState(ok=bool(report.get("ok")), insecure=bool(report.get("insecure")), steps=steps)
-    if "imap_capabilities" in report:
-        state["imap_capabilities"] = [str(item) for item in report["imap_capabilities"]]
-    if "smtp_extensions" in report:
-        state["smtp_extensions"] = [str(item) for item in report["smtp_extensions"]]
-    return state
 
 
 class ConnectionManager(SignInMixin, anywidget.AnyWidget):
@@ -171,13 +103,15 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
             self._password = Secret(password)
 
         super().__init__(
-            values=_form_values(config, kwargs),
+            values=form_values(config, kwargs),
             policies=policies,
             functions=function_list(),
             session_only=session_only,
             password_set=self._password is not None or self._saved_name is not None,
             guardrails=guardrails_state(rails),
         )
+        if isinstance(config, ConnectionConfig):
+            self.with_client_secret(config)  # a provider's secret from Python or the store: kept, not synced
         self._refresh_keyring()
         self._refresh_saved()
         self._router = RequestRouter(self, thread_name="nec-manager")
@@ -187,13 +121,13 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
         self._router.register("forget", self._handle_forget)
         self._router.register("set_policy", self._handle_set_policy)
         self._router.register("set_guardrails", self._handle_set_guardrails)
-        self._setup_sign_in(lambda config: _form_values(config, {}), config_from_values)  # Find settings, Sign in
+        self._setup_sign_in(lambda config: form_values(config, {}), config_from_values)  # Find settings, Sign in
 
     # --- public -----------------------------------------------------------------------
     @property
     def config(self) -> ConnectionConfig:
         """The form's settings, validated (raises InvalidInputError naming the bad field)."""
-        return config_from_values(self.values)
+        return self.with_client_secret(config_from_values(self.values))
 
     @property
     def connection(self) -> Any:
@@ -226,9 +160,9 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
     # --- request handlers (the front end's buttons) ---------------------------------------
     def _handle_test(self, params: dict[str, Any], call: Call) -> ConnectionTestResult:
         """``test_connection`` with ``ConnectionTestParams`` as the browser sent them."""
-        config = config_from_values(params.get("values", self.values))
+        config = self.with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
-        self.values = _form_values(config, {})
+        self.values = form_values(config, {})
         self.status = {"state": "working", "message": f"Testing {config.name}…"}
         self.report = {}
         try:
@@ -255,7 +189,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
 
     def _handle_save(self, params: dict[str, Any], call: Call) -> SaveResult:
         """``save`` with ``SaveParams`` as the browser sent them."""
-        config = config_from_values(params.get("values", self.values))
+        config = self.with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
         usable, _ = self._refresh_keyring()
         session_only = bool(params.get("session_only", self.session_only)) or not usable
@@ -269,7 +203,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
                 "to keep the password in memory.",
             }
             raise
-        self.values = _form_values(config, {})
+        self.values = form_values(config, {})
         self.session_only = session_only
         self._saved_name = config.name
         self.password_set = True
@@ -291,7 +225,8 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
             self._close_connection()
             self._password = None
             self._saved_name = config.name
-        self.values = _form_values(config, {})
+        self.values = form_values(config, {})
+        self.with_client_secret(config)  # the stored client secret, kept in the kernel
         self.policies = {**self.policies, **{key: Policy.parse(value).value for key, value in policies.items()}}
         self.guardrails = guardrails_state(load_guardrails(self._backend, config.name))
         self.password_set = True

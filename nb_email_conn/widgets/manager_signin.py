@@ -9,66 +9,34 @@
 - ``complete_sign_in`` (``{url}``): the pasted redirected address of a browser sign-in.
 - ``cancel_sign_in``.
 
-The synced shapes are the TypedDicts below (their TypeScript twins are in js/src/signin.ts).
-Nothing secret is synced: the user code and links are what the person must see anyway; the
-client secret travels in one request and is kept only in the provider object (a ``Secret``).
+The synced shapes are in messages_signin.py (their TypeScript twins in js/src/messages.ts).
+Nothing secret is synced: the user code and links are what the person must see anyway. A
+client secret (Google, or a custom provider set up in Python) arrives in one ``sign_in``,
+``test_connection`` or ``save`` request, like the password; the manager keeps it as a
+``Secret`` for the provider it was typed for, puts it into the configs it builds (so Save
+stores it with the connection's secrets) and syncs only ``client_secret_set``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from ..config import ConnectionConfig
 from ..errors import EmailConnError, InvalidInputError
 from ..oauth.provider import OAuthProvider
+from ..secrets import Secret
 from .messages import EmptyState, SyncedDict
+from .messages_signin import CancelSignInResult, DiscoveredOption, DiscoverResult, SignInResult, SignInState
 
 if TYPE_CHECKING:
     from ..discovery import DiscoveredSettings
     from ..oauth.flow import SignInFlow
     from .protocol import Call
-
-SignInKind = Literal["pending", "signed_in", "denied", "expired", "failed", "cancelled"]
-
-
-class DiscoveredOption(TypedDict):
-    """One ``discover`` result as the form shows it: a label, where it came from, the values."""
-
-    label: str
-    source: str
-    secure: bool
-    auth: Literal["password", "oauth2"]
-    oauth_provider: str | None
-    warnings: list[str]
-    notes: list[str]
-    values: dict[str, Any]
-
-
-class SignInState(TypedDict):
-    """The ``sign_in`` trait: the flow the person is going through (``{}`` when none)."""
-
-    state: SignInKind
-    method: Literal["device", "browser"]
-    provider: str
-    message: str
-    verification_uri: str | None
-    user_code: str | None
-    expires_at: str | None
-    authorization_url: str | None
-
-
-class DiscoverResult(TypedDict):
-    count: int
-
-
-class SignInResult(TypedDict):
-    state: SignInKind
-    method: Literal["device", "browser"]
 
 
 def option(found: DiscoveredSettings) -> DiscoveredOption:
@@ -94,14 +62,25 @@ def option(found: DiscoveredSettings) -> DiscoveredOption:
     )
 
 
+def typed_secret(params: Mapping[str, Any]) -> str | None:
+    """The client secret a request carries (``None``: none typed)."""
+    secret = params.get("client_secret")
+    if secret is None or secret == "":
+        return None
+    if not isinstance(secret, str) or any(ch in secret for ch in "\r\n\0"):
+        raise InvalidInputError("The client secret must be text on one line.", field="client_secret")
+    return secret
+
+
 def provider_from(params: dict[str, Any], values: dict[str, Any]) -> OAuthProvider:
     """The preset the form names: Microsoft (client id, tenant) or Google (client id, secret);
-    ``"configured"``: the provider already in the form's values (a custom one, from Python)."""
+    ``"configured"``: the provider already in the form's values (a custom one, from Python),
+    with the client secret typed in the form if any."""
     preset = params.get("provider")
     if preset == "configured":
         if not isinstance(values.get("oauth"), dict):
             raise InvalidInputError("This connection has no OAuth provider yet: choose one.", field="provider")
-        return OAuthProvider.from_dict(values["oauth"])
+        return OAuthProvider.from_dict(values["oauth"], client_secret=typed_secret(params))
     client_id = params.get("client_id")
     if not isinstance(client_id, str) or not client_id.strip():
         raise InvalidInputError("Enter the client id of your app registration.", field="client_id")
@@ -111,8 +90,7 @@ def provider_from(params: dict[str, Any], values: dict[str, Any]) -> OAuthProvid
             raise InvalidInputError("tenant must be text.", field="tenant")
         return OAuthProvider.microsoft(client_id.strip(), tenant=tenant.strip() or "common")
     if preset == "google":
-        secret = params.get("client_secret")
-        return OAuthProvider.google(client_id.strip(), secret if isinstance(secret, str) and secret else None)
+        return OAuthProvider.google(client_id.strip(), typed_secret(params))
     raise InvalidInputError("provider must be 'microsoft', 'google' or 'configured'.", field="provider")
 
 
@@ -211,7 +189,7 @@ class SignInPart:
         values = dict(params.get("values") or manager.values)
         provider = provider_from(params, values)
         values.update(auth="oauth2", oauth=provider.to_dict())
-        config = self.config_from_values(values).replace(oauth=provider)  # keeps the client secret
+        config = manager.with_client_secret(self.config_from_values(values).replace(oauth=provider))
         method = params.get("method") or provider.default_method
         session_only = bool(params.get("session_only", manager.session_only)) or not manager.keyring.get("usable")
         self.cancel()
@@ -253,9 +231,12 @@ class SignInPart:
         flow.complete(url)  # a refused address raises (and the flow keeps waiting)
         return SignInResult(state=flow.status, method=flow.method)
 
-    def handle_cancel(self, params: dict[str, Any], call: Call) -> SignInResult | dict[str, Any]:
+    def handle_cancel(self, params: dict[str, Any], call: Call) -> CancelSignInResult:
         flow = self.cancel()
-        return SignInResult(state=flow.status, method=flow.method) if flow else {}
+        if flow is None:
+            return {}
+        self.manager.status = {"state": "idle", "message": state_of(flow)["message"]}
+        return SignInResult(state=flow.status, method=flow.method)
 
     def cancel(self) -> SignInFlow | None:
         with self._lock:
@@ -272,6 +253,10 @@ class SignInMixin(traitlets.HasTraits):
 
     discovered: traitlets.List[DiscoveredOption] = traitlets.List().tag(sync=True)
     sign_in = SyncedDict[SignInState | EmptyState](EmptyState()).tag(sync=True)
+    client_secret_set = traitlets.Bool(False).tag(sync=True)
+    """A client secret is kept in the kernel for the provider the form names (never the secret)."""
+
+    _client_secret: tuple[str, Secret] | None = None  # (the provider's key, the secret)
 
     def _setup_sign_in(
         self,
@@ -280,6 +265,35 @@ class SignInMixin(traitlets.HasTraits):
     ) -> None:
         self._signin = SignInPart(self, form_values, config_from_values)
         self._signin.register(self._router)  # type: ignore[attr-defined]
+
+    def with_client_secret(self, config: ConnectionConfig, typed: str | None = None) -> ConnectionConfig:
+        """``config`` with the OAuth client secret: ``typed`` (now kept for its provider), the
+        config's own, or the one kept for the same provider (a secret never serves another)."""
+        provider = config.oauth
+        if provider is None:
+            return config
+        if typed is not None:
+            provider = OAuthProvider.from_dict(provider.to_dict(), client_secret=typed)
+            config = config.replace(oauth=provider)
+        if provider.client_secret is not None:
+            self._client_secret = (provider.key, provider.client_secret)
+        elif self._client_secret is not None and self._client_secret[0] == provider.key:
+            kept = self._client_secret[1]
+            config = config.replace(oauth=OAuthProvider.from_dict(provider.to_dict(), client_secret=kept))
+        self._show_client_secret()
+        return config
+
+    @traitlets.observe("values")
+    def _values_changed(self, change: Any) -> None:
+        self._show_client_secret()
+
+    def _show_client_secret(self) -> None:
+        oauth = getattr(self, "values", {}).get("oauth")
+        try:
+            key = OAuthProvider.from_dict(oauth).key if isinstance(oauth, dict) else None
+        except InvalidInputError:  # a half-typed provider names none
+            key = None
+        self.client_secret_set = self._client_secret is not None and self._client_secret[0] == key
 
     def close(self) -> None:
         signin = getattr(self, "_signin", None)

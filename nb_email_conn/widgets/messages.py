@@ -1,25 +1,18 @@
-"""The shapes of everything the widgets exchange with their front ends, typed once.
+"""The shapes of what the approval widget and the connection manager exchange with their
+front ends, typed once (the manager's Find settings / Sign in shapes: ``messages_signin.py``).
 
-Three kinds of data cross between the kernel and the browser:
+- **custom messages** of the request/reply protocol (``protocol.py``): a :class:`RequestMessage`
+  or :class:`CancelMessage` from the front end, a :class:`ReplyOk` / :class:`ReplyError` back;
+- **synced traits**, which JupyterLab may save into the notebook (:class:`ApprovalModel`,
+  :class:`ManagerModel`);
+- each request method's **params and result** (``decide``; ``test_connection``, ``save``,
+  ``load``, ``forget``, ``set_policy``, ``set_guardrails``).
 
-- **custom messages** of the request/reply protocol (``protocol.py``): the front end sends a
-  :class:`RequestMessage` or a :class:`CancelMessage`, the kernel answers every request with
-  a :class:`ReplyOk` or a :class:`ReplyError`;
-- **synced traits**, which JupyterLab may save into the notebook: the approval widget's
-  ``request``, ``state``, ``decision`` and ``outcome``, the manager's ``functions``,
-  ``status``, ``report``, ``keyring``, ``saved`` and ``guardrails``;
-- each request method's **params and result** (``decide`` on the approval widget;
-  ``test_connection``, ``save``, ``load``, ``forget``, ``set_policy`` and ``set_guardrails``
-  on the manager).
-
-``js/src/messages.ts`` declares the same names as TypeScript interfaces, and
-``tests/widgets/widget_messages.json`` holds examples that pytest checks against these types
-and vitest renders. Params arrive from the browser unchecked: a handler reads each field and
-checks it, so the params types say what a well-behaved front end sends, not what is trusted.
-
-Keys that are not Python identifiers (``from``) use the functional ``TypedDict`` form; keys
-that may be absent sit in a ``total=False`` subclass (the package supports Python 3.10,
-which has no ``NotRequired`` in ``typing``).
+``js/src/messages.ts`` declares the same names; ``tests/widgets/widget_messages.json`` holds
+examples that pytest checks against these types and vitest renders. Params arrive unchecked:
+the types say what a well-behaved front end sends, and each handler checks every field.
+Keys that are not identifiers (``from``) use the functional ``TypedDict`` form; keys that may
+be absent sit in a ``total=False`` subclass (Python 3.10 has no ``typing.NotRequired``).
 """
 
 from __future__ import annotations
@@ -28,6 +21,8 @@ import copy
 from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 import traitlets
+
+from .messages_signin import DiscoveredOption, SignInState
 
 
 class EmptyState(TypedDict):
@@ -288,7 +283,7 @@ class GuardrailsState(TypedDict):
 
 
 class ManagerModel(TypedDict):
-    """The connection manager's synced traits, together (never the password)."""
+    """The connection manager's synced traits, together (never the password or a client secret)."""
 
     values: dict[str, Any]
     password_set: bool
@@ -301,6 +296,9 @@ class ManagerModel(TypedDict):
     session_only: bool
     connection_name: str
     guardrails: GuardrailsState
+    discovered: list[DiscoveredOption]
+    sign_in: SignInState | EmptyState
+    client_secret_set: bool
 
 
 # -- the connection manager: requests ---------------------------------------------------------
@@ -311,9 +309,11 @@ class _ConnectionTestParams(TypedDict):
 
 
 class ConnectionTestParams(_ConnectionTestParams, total=False):
-    """``test_connection``: the form's values; the typed password, if any (never a trait)."""
+    """``test_connection``: the form's values; the typed password / OAuth client secret, if any
+    (each exists only in this request, never in a trait)."""
 
     password: str
+    client_secret: str
 
 
 class _ConnectionTestResult(TypedDict):
@@ -328,6 +328,7 @@ class SaveParams(_ConnectionTestParams, total=False):
     """``save``: as ``test_connection``, and whether the password stays in memory only."""
 
     password: str
+    client_secret: str
     session_only: bool
 
 

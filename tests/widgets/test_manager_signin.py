@@ -18,7 +18,7 @@ from nb_email_conn.discovery import DiscoveredSettings
 from nb_email_conn.oauth import tokens
 from nb_email_conn.widgets.manager_signin import provider_from
 
-from .conftest import request, widget_state_text
+from .conftest import attach_outbox, request, widget_state_text
 from .test_manager import StandInBackend, make
 
 
@@ -154,3 +154,50 @@ def test_the_presets_come_from_the_form_and_the_client_secret_never_becomes_stat
     outbox.reply("r1")
     assert "shh-secret" not in widget_state_text(manager)
     assert all("shh-secret" not in str(m) for m in outbox.messages)
+
+
+def test_a_custom_providers_client_secret_is_saved_with_the_connections_secrets_never_as_state(
+    oauth_server: OAuthServer, memory_keyring: Any
+) -> None:
+    from nb_email_conn.paths import config_dir
+    from nb_email_conn.store import load_connection
+    from nb_email_conn.widgets.backend import KernelBackend
+
+    oauth_server.client_secret = "corp-secret-42"  # the server refuses token requests without it
+    manager, _, outbox = _oauth_manager(oauth_server)
+    manager._backend = KernelBackend()  # the real store and secret store (an in-memory keyring)
+    assert manager.client_secret_set is False
+    request(manager, "save", {"values": manager.values, "client_secret": "corp-secret-42"})
+    assert outbox.reply("r1")["ok"] is True
+    assert manager.client_secret_set is True
+    config, _ = load_connection("work")
+    assert config.oauth is not None and config.oauth.client_secret is not None
+    assert config.oauth.client_secret.reveal() == "corp-secret-42"
+    files = "".join(p.read_text(errors="replace") for p in config_dir().rglob("*") if p.is_file())
+    assert "corp-secret-42" not in files and "corp-secret-42" not in widget_state_text(manager)
+    assert all("corp-secret-42" not in str(m) for m in outbox.messages)
+
+    # A new form for the saved connection has it back (not as state) and signs in with it.
+    again = nec.ConnectionManager("work")
+    again_outbox = attach_outbox(again)
+    assert again.client_secret_set is True and "corp-secret-42" not in widget_state_text(again)
+    request(again, "sign_in", {"values": again.values, "provider": "configured", "client_id": "x"})
+    assert again_outbox.reply("r1")["ok"] is True
+    oauth_server.approve(again.sign_in["user_code"])
+    _wait(lambda: again.sign_in["state"] == "signed_in")
+    assert "corp-secret-42" in str(oauth_server.state.requests)  # sent to the token endpoint only
+    again.close()
+
+    # Another registration never gets it.
+    values = {**manager.values, "oauth": {**manager.values["oauth"], "client_id": "another-app"}}
+    manager.values = values
+    assert manager.client_secret_set is False
+    assert manager.config.oauth is not None and manager.config.oauth.client_secret is None
+    manager.close()
+
+
+def test_a_bad_client_secret_names_its_field() -> None:
+    manager, _, outbox = make(name="work", username="alice@example.org", imap_host="127.0.0.1")
+    request(manager, "save", {"values": manager.values, "client_secret": "two\nlines", "password": "pw"})
+    reply = outbox.reply("r1")
+    assert reply["ok"] is False and reply["error"]["field"] == "client_secret"

@@ -3,7 +3,11 @@
 ``widget_messages.json`` holds approval and manager states; ``js/tests/messages.test.ts``
 renders each one as a reviewer sees it. Here each state is produced by the real widgets from
 the entry's inputs (the call's arguments and preview, the clicks, the requests) and must equal
-the fixture exactly, and every trait, request and reply must have its ``messages.py`` shape.
+the fixture exactly, and every trait, request and reply must have its ``messages.py`` /
+``messages_signin.py`` shape. Sign-in entries run against the suite's local authorization
+server: its address, the user code and the expiry are written as fixed stand-ins
+(``signin_fixture.py``). An entry's ``found`` are the results ``discover`` gives (discovery
+itself is tested against real DNS and HTTPS servers in tests/discovery).
 After an intended change, rewrite the fixture with ``UPDATE_WIDGET_FIXTURE=1`` and read the diff.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +24,13 @@ import pytest
 
 from nb_email_conn.functions import REGISTRY
 from nb_email_conn.policy import ActionRequest
-from nb_email_conn.widgets import messages
+from nb_email_conn.widgets import messages, messages_signin
 from nb_email_conn.widgets.approval import ApprovalWidget
 from nb_email_conn.widgets.manager import ConnectionManager
 
 from .conftest import attach_outbox, request
 from .shapes import check_shape, typeddicts
+from .signin_fixture import SignInFixture, found_settings
 from .test_manager import StandInBackend
 
 FIXTURE = Path(__file__).with_name("widget_messages.json")
@@ -41,6 +47,10 @@ PARAMS: dict[str, Any] = {
     "forget": messages.ForgetParams,
     "set_policy": messages.SetPolicyParams,
     "set_guardrails": messages.SetGuardrailsParams,
+    "discover": messages_signin.DiscoverParams,
+    "sign_in": messages_signin.SignInParams,
+    "complete_sign_in": messages_signin.CompleteSignInParams,
+    "cancel_sign_in": messages_signin.CancelSignInParams,
 }
 RESULTS: dict[str, Any] = {
     "test_connection": messages.ConnectionTestResult,
@@ -49,7 +59,12 @@ RESULTS: dict[str, Any] = {
     "forget": messages.ForgetResult,
     "set_policy": messages.SetPolicyResult,
     "set_guardrails": messages.SetGuardrailsResult,
+    "discover": messages_signin.DiscoverResult,
+    "sign_in": messages_signin.SignInResult,
+    "complete_sign_in": messages_signin.SignInResult,
+    "cancel_sign_in": messages_signin.CancelSignInResult,
 }
+SECRETS = ("password", "client_secret")
 
 
 def fixture() -> dict[str, Any]:
@@ -170,34 +185,45 @@ def test_the_real_previews_have_the_shapes_the_widget_renders() -> None:
 
 
 # -- the connection manager -----------------------------------------------------------------
-def produce_manager(item: dict[str, Any]) -> dict[str, Any]:
+def produce_manager(item: dict[str, Any], oauth: SignInFixture) -> dict[str, Any]:
+    item = oauth.inputs(item)  # the stand-in server address -> the running server's
     manager = ConnectionManager(backend=StandInBackend(**item["backend"]), **item["form"])
+    if "found" in item:
+        manager._signin.discover = lambda address: [found_settings(found) for found in item["found"]]
     outbox = attach_outbox(manager)
     replies = []
     for index, call in enumerate(item["requests"]):
         check_shape(call["params"], PARAMS[call["method"]], f"{call['method']} params")
-        request(manager, call["method"], call["params"], request_id=f"{call['method']}-{index}")
+        request(manager, call["method"], oauth.params(manager, call["params"]), request_id=f"{call['method']}-{index}")
         reply = outbox.reply(f"{call['method']}-{index}")
         check_shape(reply, messages.ReplyMessage, f"{call['method']} reply")
         if reply["ok"]:
             check_shape(reply["result"], RESULTS[call["method"]], f"{call['method']} result")
         replies.append(reply)
+    oauth.settle(manager)
     model = json.loads(json.dumps({trait: getattr(manager, trait) for trait in MANAGER_TRAITS}))
     manager.close()
-    return {"model": model, "replies": replies}
+    return oauth.outputs({"model": model, "replies": replies})
+
+
+@pytest.fixture(scope="module")
+def oauth() -> Iterator[SignInFixture]:
+    with SignInFixture() as server:
+        yield server
 
 
 @pytest.mark.parametrize("name", entry_names("manager"))
-def test_the_manager_syncs_exactly_the_fixture_state(name: str) -> None:
+def test_the_manager_syncs_exactly_the_fixture_state(name: str, oauth: SignInFixture) -> None:
     item = entry("manager", name)
-    produced = produce_manager(item)
+    produced = produce_manager(item, oauth)
     model = produced["model"]
     check_shape(model, messages.ManagerModel, name)
     assert [f["name"] for f in model["functions"]] == list(REGISTRY)
     for call in item["requests"]:
-        password = call["params"].get("password")
-        if password:
-            assert password not in json.dumps(model)
+        for key in SECRETS:
+            secret = call["params"].get(key)
+            if secret:
+                assert secret not in json.dumps(produced)
     if not UPDATE:
         # The form's fields belong to ConnectionConfig; compare the ones the fixture names.
         expected_values = item["model"]["values"]
@@ -234,7 +260,7 @@ def typescript_interfaces() -> tuple[dict[str, tuple[set[str], set[str]]], set[s
 
 def test_every_typeddict_has_a_typescript_twin_with_the_same_keys() -> None:
     interfaces, aliases = typescript_interfaces()
-    python = typeddicts(messages)
+    python = {**typeddicts(messages), **typeddicts(messages_signin)}
     assert python, "no TypedDicts found in messages.py"
     for name, shape in python.items():
         if name in interfaces:
@@ -242,6 +268,6 @@ def test_every_typeddict_has_a_typescript_twin_with_the_same_keys() -> None:
             assert required == set(shape.__required_keys__), f"{name}: required keys differ from messages.ts"
             assert optional == set(shape.__optional_keys__), f"{name}: optional keys differ from messages.ts"
         else:
-            assert name in aliases, f"{name} is in messages.py but not in js/src/messages.ts"
+            assert name in aliases, f"{name} is in messages(_signin).py but not in js/src/messages.ts"
     missing = sorted(set(interfaces) - set(python))
-    assert not missing, f"messages.ts declares {missing}, which messages.py does not"
+    assert not missing, f"messages.ts declares {missing}, which messages(_signin).py does not"
