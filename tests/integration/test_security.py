@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from servers import hostile
@@ -19,6 +19,7 @@ from servers.ports import free_port
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.imap.session import ImapSession
 
 from .helpers import ALICE, seed_inbox, snapshot
@@ -120,7 +121,7 @@ def test_untrusted_certificate_is_refused_with_advice(dovecot: DovecotServer) ->
         nec.EmailConnection(cfg, password=PASSWORD).list_folders()
     # verify_tls=False is the explicit, reported escape hatch.
     insecure = nec.EmailConnection(cfg.replace(verify_tls=False), password=PASSWORD)
-    assert insecure.insecure and not insecure.list_folders().empty
+    assert insecure.insecure and not ready(insecure.list_folders()).empty
 
 
 def test_wrong_host_name_on_the_certificate_is_refused(test_certs: TestCerts) -> None:
@@ -179,7 +180,7 @@ def test_a_non_ascii_password_logs_in_to_imap(test_certs: TestCerts) -> None:
     user, password = "zoe@example.org", "Grüße-Passwört"
     with DovecotServer(users={user: password}, certs=test_certs) as server:
         conn = nec.EmailConnection(server.config(user), password=password)
-        assert "INBOX" in list(conn.list_folders()["name"])
+        assert "INBOX" in list(ready(conn.list_folders())["name"])
         conn.close()
         with pytest.raises(nec.AuthenticationError) as info:
             nec.EmailConnection(server.config(user), password="Falsch-Grüße").list_folders()
@@ -219,7 +220,7 @@ def test_idempotent_reads_reconnect_once_after_a_drop(
     cfg = fresh_mailbox.config(ALICE, imap_port=dropping_proxy.port)
     conn = nec.EmailConnection(cfg, password=PASSWORD)
     for _ in range(3):
-        assert len(conn.search_emails()) == 3
+        assert len(ready(conn.search_emails())) == 3
     assert dropping_proxy.dropped == 1
     assert dropping_proxy.connections == 2
 
@@ -229,7 +230,7 @@ def test_a_move_cut_mid_way_is_reported_unknown_and_not_retried(
 ) -> None:
     seed_inbox(fresh_mailbox, 2)
     direct = nec.EmailConnection(fresh_mailbox.config(ALICE), password=PASSWORD)
-    refs = list(direct.search_emails()["ref"])
+    refs = list(ready(direct.search_emails())["ref"])
     with hostile.DroppingImapProxy(
         fresh_mailbox.imaps_port, drop_after=1_000, cert=test_certs.server, upstream_ca_file=fresh_mailbox.ca_file
     ) as proxy:
@@ -257,7 +258,7 @@ def test_disabled_functions_refuse_before_any_network_traffic() -> None:
     for name in conn.policies:
         conn.policies[name] = "disabled"
     ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: conn.list_folders(),
         lambda: conn.search_emails("x"),
         lambda: conn.get_email(ref),
@@ -304,7 +305,7 @@ def test_stale_refs_after_the_folder_is_recreated_act_on_nothing(fresh_mailbox: 
     with fresh_mailbox.client() as other:
         other.create_folder("Projects")
     seed_inbox(fresh_mailbox, 2, folder="Projects")
-    old = conn.search_emails(folder="Projects")
+    old = ready(conn.search_emails(folder="Projects"))
     with fresh_mailbox.client() as other:
         other.delete_folder("Projects")
         other.create_folder("Projects")  # new UIDVALIDITY; UIDs start again at 1
