@@ -17,7 +17,7 @@ Column types (the same for an empty result):
 ``from_addr``         string
 ``to``, ``cc``        string                      bare addresses joined with ", "
 ``subject``           string
-``flags``             object (tuple of str)
+``flags``             object (tuple of str)       without ``\\Recent`` (it depends on the session)
 ``seen``              bool
 ``flagged``           bool
 ``answered``          bool

@@ -118,9 +118,11 @@ class _Replay:
 
 
 def flag_names(flags: Any) -> tuple[str, ...]:
+    """A FLAGS list as text, without ``\\Recent``: it only says whether this session was the first to
+    see the message (RFC 9051 drops it), so a row shows the same flags on any connection, cached or not."""
     if not isinstance(flags, list):
         return ()
-    return tuple(f.decode("utf-8", "replace") for f in flags if isinstance(f, bytes))
+    return tuple(f.decode("utf-8", "replace") for f in flags if isinstance(f, bytes) and f.lower() != b"\\recent")
 
 
 class Rows:
