@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import types
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,8 @@ import pandas as pd
 import pytest
 
 from nb_email_conn.approval import PendingAction
-from nb_email_conn.connection import SentEmail
 from nb_email_conn.errors import ActionRejectedError
-from nb_email_conn.functions import FUNCTIONS, REGISTRY
+from nb_email_conn.functions import FUNCTIONS, REGISTRY, SentEmail
 from nb_email_conn.functions.policies import Policies
 from nb_email_conn.message.parse import Attachment, Email
 from nb_email_conn.policy import ActionRequest
@@ -28,7 +28,7 @@ REF2 = "imap://alice%40example.org@imap.example.org/INBOX;UIDVALIDITY=1700000000
 
 def _frame(rows: int) -> pd.DataFrame:
     dates = pd.date_range("2024-05-01", periods=rows, freq="h", tz="UTC")[::-1]
-    frame = pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "ref": [REF.replace("UID=42", f"UID={i + 1}") for i in range(rows)],
             "uid": range(rows, 0, -1),
@@ -118,7 +118,8 @@ def tools(conn: StandIn) -> ToolSet:
 
 def _ok_json(result: dict[str, Any]) -> dict[str, Any]:
     """Every result must survive JSON strictly (no NaN), as it goes back to the model."""
-    return json.loads(json.dumps(result, allow_nan=False))
+    loaded: dict[str, Any] = json.loads(json.dumps(result, allow_nan=False))
+    return loaded
 
 
 # ------------------------------------------------------------------------------ schemas
@@ -139,7 +140,7 @@ def test_every_schema_is_valid_json_schema_in_both_formats(tools: ToolSet) -> No
     json.dumps(anthropic)
 
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "list_folders": {},
     "search_emails": {"query": "from:alice is:unread", "from": "bob", "since": "2024-01-31", "limit": 5},
     "get_email": {"ref": REF, "mark_seen": False},
@@ -394,15 +395,18 @@ async def test_langchain_tools_dispatch_through_the_policies(
     tools: ToolSet, conn: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     try:
-        from langchain_core.tools import StructuredTool  # the real one when installed
+        import langchain_core.tools  # noqa: F401  # the real StructuredTool when installed
     except ImportError:  # a stand-in with the same from_function keywords
 
-        class StructuredTool:  # type: ignore[no-redef]
+        class StandInTool:
+            func: Callable[..., Any]
+            coroutine: Callable[..., Awaitable[Any]]
+
             def __init__(self, **kwargs: Any) -> None:
                 self.__dict__.update(kwargs)
 
             @classmethod
-            def from_function(cls, **kwargs: Any) -> StructuredTool:
+            def from_function(cls, **kwargs: Any) -> StandInTool:
                 return cls(**kwargs)
 
             def invoke(self, arguments: dict[str, Any]) -> Any:
@@ -412,7 +416,7 @@ async def test_langchain_tools_dispatch_through_the_policies(
                 return await self.coroutine(**arguments)
 
         module = types.ModuleType("langchain_core.tools")
-        module.StructuredTool = StructuredTool  # type: ignore[attr-defined]
+        module.__dict__["StructuredTool"] = StandInTool
         monkeypatch.setitem(sys.modules, "langchain_core", types.ModuleType("langchain_core"))
         monkeypatch.setitem(sys.modules, "langchain_core.tools", module)
 
