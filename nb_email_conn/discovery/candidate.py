@@ -49,6 +49,8 @@ class Candidate:
     probe_failed: tuple[str, ...] = field(default=(), compare=False)
     imap_auth_mechanisms: tuple[str, ...] | None = field(default=None, compare=False)
     smtp_auth_mechanisms: tuple[str, ...] | None = field(default=None, compare=False)
+    imap_login_disabled: bool = field(default=False, compare=False)
+    """The IMAP server announced LOGINDISABLED (probed)."""
 
     @property
     def key(self) -> tuple[object, ...]:

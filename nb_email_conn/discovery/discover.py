@@ -11,6 +11,7 @@ host's domain); and, with ``probe=True`` only, a guess (``imap.<domain>``, ``smt
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 from collections.abc import Callable
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from . import autoconfig, providers, srv
 from .candidate import Candidate, Server, registrable_domain
 from .fetch import fetch, tls_context
 from .model import DiscoveredSettings, Source
+from .probe import ProbeResult
 from .probe import probe as probe_server
 from .rank import rank
 from .resolver import Deadline, Resolver, parse_nameservers
@@ -133,7 +135,7 @@ class _Discovery:
                   (("imap", imap), ("smtp", smtp)) for s in group}  # fmt: skip
         concurrent.futures.wait(list(checks.values()), timeout=self.resolver.deadline.remaining())
         answered = {
-            key: future.result().mechanisms
+            key: future.result()
             for key, future in checks.items()
             if future.done() and not future.cancelled() and future.result().ok
         }
@@ -145,7 +147,9 @@ class _Discovery:
         return [
             Candidate(
                 i, s, self.address, "password", None, "guess",
-                imap_auth_mechanisms=answered[("imap", i)], smtp_auth_mechanisms=answered[("smtp", s)],
+                imap_auth_mechanisms=answered[("imap", i)].mechanisms,
+                smtp_auth_mechanisms=answered[("smtp", s)].mechanisms,
+                imap_login_disabled=answered[("imap", i)].login_disabled,
             )
             for i, s in pairs
         ]  # fmt: skip
@@ -156,24 +160,24 @@ class _Discovery:
         checks = {key: pool.submit(probe_server, key[1], key[0], self.resolver, self.context) for key in servers}
         concurrent.futures.wait(list(checks.values()), timeout=self.resolver.deadline.remaining())
 
-        def outcome(protocol: str, server: Server) -> tuple[tuple[str, ...] | None, str | None]:
+        def outcome(protocol: str, server: Server) -> ProbeResult:
             future = checks[(protocol, server)]
             if not future.done() or future.cancelled():
-                return None, f"{protocol.upper()} {server}: no answer within the timeout"
-            result = future.result()
-            return (result.mechanisms, None) if result.ok else (None, result.problem)
+                return ProbeResult(False, problem=f"{protocol.upper()} {server}: no answer within the timeout")
+            return future.result()
 
         checked = []
         for c in candidates:
-            imap_mechs, imap_problem = outcome("imap", c.imap)
-            smtp_mechs, smtp_problem = outcome("smtp", c.smtp)
-            problems = tuple(p for p in (imap_problem, smtp_problem) if p)
+            imap, smtp = outcome("imap", c.imap), outcome("smtp", c.smtp)
             checked.append(
-                Candidate(
-                    c.imap, c.smtp, c.username, c.auth, c.oauth_provider, c.source, c.provider, c.url,
-                    c.over_http, c.trusted, c.notes, problems, imap_mechs, smtp_mechs,
+                dataclasses.replace(
+                    c,
+                    probe_failed=tuple(r.problem for r in (imap, smtp) if not r.ok and r.problem),
+                    imap_auth_mechanisms=imap.mechanisms if imap.ok else None,
+                    smtp_auth_mechanisms=smtp.mechanisms if smtp.ok else None,
+                    imap_login_disabled=imap.login_disabled,
                 )
-            )  # fmt: skip
+            )
         return checked
 
 

@@ -26,7 +26,9 @@ class DiscoveredSettings:
 
     ``secure`` is True only when every hop uses TLS, the settings came over HTTPS (or from the
     built-in table) and every host is inside the address's domain or its MX provider.
-    ``warnings`` says why a result is not secure; ``notes`` carries the provider's advice.
+    ``warnings`` says why a result is not secure or, with ``probe=True``, why it may not work
+    (a server that did not answer over TLS, or offers no mechanism for the sign-in the result
+    needs); such a result is not ``secure`` either. ``notes`` carries the provider's advice.
     """
 
     imap_host: str

@@ -21,6 +21,8 @@ class ProbeResult:
     ok: bool
     mechanisms: tuple[str, ...] = ()
     problem: str | None = None
+    login_disabled: bool = False
+    """IMAP only: the server announced LOGINDISABLED over TLS (no LOGIN command)."""
 
 
 class _Lines:
@@ -51,7 +53,7 @@ def _imap_tagged(lines: _Lines, tag: str) -> list[str]:
             return seen
 
 
-def _imap(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Lines, tuple[str, ...]]:
+def _imap(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Lines, tuple[str, ...], bool]:
     greeting = lines.line()
     if not greeting.upper().startswith("* OK"):
         raise ConnectionError(f"unexpected IMAP greeting {greeting[:60]!r}")
@@ -67,7 +69,7 @@ def _imap(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Line
         raise ssl.SSLError("the server offers no TLS")
     mechanisms = tuple(w[5:] for w in words if w.startswith("AUTH="))
     lines.send("a3 LOGOUT")
-    return lines, mechanisms
+    return lines, mechanisms, "LOGINDISABLED" in words
 
 
 def _smtp_reply(lines: _Lines) -> tuple[int, list[str]]:
@@ -81,7 +83,7 @@ def _smtp_reply(lines: _Lines) -> tuple[int, list[str]]:
             return int(line[:3]), texts
 
 
-def _smtp(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Lines, tuple[str, ...]]:
+def _smtp(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Lines, tuple[str, ...], bool]:
     if _smtp_reply(lines)[0] != 220:
         raise ConnectionError("the SMTP server did not greet with 220")
     lines.send("EHLO probe.invalid")
@@ -105,7 +107,7 @@ def _smtp(lines: _Lines, server: Server, context: ssl.SSLContext) -> tuple[_Line
         if words and words[0] in ("AUTH", "AUTH="):
             mechanisms = tuple(words[1:])
     lines.send("QUIT")
-    return lines, mechanisms
+    return lines, mechanisms, False
 
 
 def probe(server: Server, protocol: str, resolver: Resolver, context: ssl.SSLContext) -> ProbeResult:
@@ -117,8 +119,8 @@ def probe(server: Server, protocol: str, resolver: Resolver, context: ssl.SSLCon
         if server.encryption is Encryption.SSL_ON_CONNECT:
             sock = context.wrap_socket(sock, server_hostname=server.host)
         lines = _Lines(sock)
-        lines, mechanisms = (_imap if protocol == "imap" else _smtp)(lines, server, context)
-        return ProbeResult(True, mechanisms)
+        lines, mechanisms, login_disabled = (_imap if protocol == "imap" else _smtp)(lines, server, context)
+        return ProbeResult(True, mechanisms, login_disabled=login_disabled)
     except ssl.SSLCertVerificationError as exc:
         return ProbeResult(
             False, problem=f"{protocol.upper()} {server}: certificate not trusted ({exc.verify_message})"

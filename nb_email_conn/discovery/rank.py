@@ -3,6 +3,9 @@
 - A result that would send the password in clear (a server without TLS) is never secure.
 - A result read over plain HTTP, or pointing outside the address's domain and its MX
   provider, is not secure and ranks below all others.
+- With probing: a result whose server did not answer over TLS, or does not offer the sign-in
+  it would need (a password: LOGIN / PLAIN; OAuth 2.0: XOAUTH2 / OAUTHBEARER), ranks below
+  those that work, and its warnings say why.
 - Otherwise the order is the sources' order (built-in table first), then each source's own.
 Duplicates (same servers, username and sign-in) keep the best-ranked one.
 """
@@ -13,6 +16,29 @@ from collections.abc import Iterable
 
 from .candidate import Candidate, within
 from .model import SOURCES, DiscoveredSettings
+
+_BEARER = ("OAUTHBEARER", "XOAUTH2")
+_PASSWORD = ("PLAIN", "LOGIN")  # what imapclient and aiosmtplib send a password with
+
+
+def sign_in_problems(candidate: Candidate) -> list[str]:
+    """What probing found missing for the candidate's sign-in (nothing when it was not probed)."""
+    problems = []
+    oauth = candidate.auth == "oauth2"
+    wanted, what = (_BEARER, "OAuth 2.0 sign-in (XOAUTH2 or OAUTHBEARER)") if oauth else (_PASSWORD, "password login")
+    for protocol, server, offered in (
+        ("IMAP", candidate.imap, candidate.imap_auth_mechanisms),
+        ("SMTP", candidate.smtp, candidate.smtp_auth_mechanisms),
+    ):
+        if offered is None or any(m in offered for m in wanted):
+            continue
+        if protocol == "IMAP" and not oauth and not candidate.imap_login_disabled:
+            continue  # the LOGIN command takes the password
+        if protocol == "SMTP" and not offered:
+            continue  # no AUTH at all: a relay that takes mail without a login
+        has = ", ".join(offered) if offered else "no SASL mechanism"
+        problems.append(f"{protocol} {server.host}:{server.port} offers no {what} (it offers {has})")
+    return problems
 
 
 def _warnings(candidate: Candidate, scope: set[str], domain: str) -> tuple[list[str], bool]:
@@ -42,7 +68,10 @@ def rank(candidates: Iterable[Candidate], *, domain: str, scope: set[str]) -> li
     scored = []
     for position, candidate in enumerate(candidates):
         warnings, demoted = _warnings(candidate, scope, domain)
-        key = (demoted, bool(warnings), bool(candidate.probe_failed), SOURCES.index(candidate.source), position)
+        unusable = sign_in_problems(candidate)
+        warnings.extend(unusable)
+        failed = bool(candidate.probe_failed or unusable)
+        key = (demoted, bool(warnings), failed, SOURCES.index(candidate.source), position)
         scored.append((key, candidate, warnings))
     scored.sort(key=lambda item: item[0])
     seen: set[tuple[object, ...]] = set()

@@ -1,12 +1,15 @@
 """DNS for discovery (dnspython): SRV and MX records, and the addresses of every host discovery
 connects to. ``nameservers=["127.0.0.1:5353"]`` sends all of it to those servers only, so a test
-(or a split-horizon network) decides every name; without it the system's resolver is used."""
+(or a split-horizon network) decides every name; without it the system's resolver is used (for
+host names ``getaddrinfo``, which also reads the hosts file, in a thread of its own: it has no
+timeout, so discovery waits for it only as long as the step's timeout)."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -89,6 +92,29 @@ def parse_nameservers(values: object) -> list[Nameserver] | None:
     return result
 
 
+def _system_addresses(host: str, timeout: float) -> list[str]:
+    """``getaddrinfo(host)`` within ``timeout`` seconds (IPv4 first); ``[]`` when it fails or hangs.
+
+    A hung lookup is left to finish in its daemon thread; nothing waits for it."""
+    found: list[str] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            found.extend(sorted({str(info[4][0]) for info in infos}, key=lambda a: ":" in a))
+        except (OSError, UnicodeError) as exc:
+            log.debug("cannot resolve %s: %s", host, type(exc).__name__)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="nec-discover-resolve", daemon=True).start()
+    if not done.wait(timeout):
+        log.info("resolving %s took more than %.1f s: skipped", host, timeout)
+        return []
+    return list(found)
+
+
 class Resolver:
     """SRV / MX / address lookups, each bounded by the call's :class:`Deadline`."""
 
@@ -156,12 +182,7 @@ class Resolver:
             if not found:
                 found = [str(r) for r in self._query(host, "AAAA")]
             return found
-        try:
-            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            log.debug("cannot resolve %s: %s", host, type(exc).__name__)
-            return []
-        return sorted({str(info[4][0]) for info in infos}, key=lambda a: ":" in a)
+        return _system_addresses(host, self.deadline.step(self.step_limit))
 
     def connect(self, host: str, port: int) -> socket.socket:
         """A TCP connection to ``host``:``port`` through this resolver, within the deadline."""

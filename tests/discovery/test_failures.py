@@ -4,6 +4,7 @@ raises for "not found" and always returns within its timeout."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -137,3 +138,45 @@ def test_an_internationalised_domain_is_looked_up_as_punycode(net: Net) -> None:
     )
     (result,) = run(net, "anna@bücher.test")
     assert result.imap_host == "mail.xn--bcher-kva.test" and result.secure
+
+
+@pytest.fixture
+def hanging_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The system resolver hangs on every name but localhost (a fault no local server can make:
+    getaddrinfo has no timeout of its own). Yields the names it was asked for."""
+    import socket
+
+    asked: list[str] = []
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hang(host: str, *args: object, **kwargs: object) -> object:
+        if host == "localhost":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        asked.append(host)
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "timed out")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    yield asked
+    release.set()
+
+
+def test_a_hanging_system_resolver_is_waited_for_only_the_steps_timeout(hanging_getaddrinfo: list[str]) -> None:
+    from nb_email_conn.discovery.resolver import Deadline, Resolver
+
+    resolver = Resolver(None, Deadline(5.0), step_limit=0.5)
+    started = time.monotonic()
+    assert resolver.addresses("autoconfig.example.test") == []
+    assert time.monotonic() - started < 1.5
+    assert hanging_getaddrinfo == ["autoconfig.example.test"]
+    assert "127.0.0.1" in resolver.addresses("localhost")  # the hosts file still counts
+
+
+def test_without_nameservers_the_whole_call_stays_bounded_when_resolving_hangs(
+    hanging_getaddrinfo: list[str],
+) -> None:
+    started = time.monotonic()
+    assert discover(ALICE, ispdb_url=None, timeout=2) == []
+    assert time.monotonic() - started < 3.0
+    assert "autoconfig.example.test" in hanging_getaddrinfo  # the sources did try to connect

@@ -13,11 +13,13 @@ from servers.dovecot import DovecotServer
 from servers.ports import free_port
 from servers.smtp import SmtpServer
 from servers.tls_front import TlsFront
+from servers.web import Response
 
 import nb_email_conn as nec
 
+from .configs import config_xml
 from .conftest import Net
-from .test_sources import ALICE, run
+from .test_sources import ALICE, AUTOCONFIG, run
 
 pytestmark = pytest.mark.dovecot
 
@@ -51,6 +53,27 @@ def test_without_probe_nothing_connects_to_the_mail_servers(net: Net, smtp_impli
     (result,) = run(net)
     assert result.imap_auth_mechanisms is None
     assert len(smtp_implicit.commands) == before
+
+
+def test_a_result_whose_servers_lack_its_sign_in_mechanism_ranks_lower_and_says_why(
+    net: Net, dovecot: DovecotServer, smtp_implicit: SmtpServer
+) -> None:
+    """The domain's file offers OAuth 2.0 first, then a password; the servers take only passwords."""
+    net.zone("localhost. 60 A 127.0.0.1", hosts=("autoconfig.example.test",))
+    document = config_xml(
+        "localhost", "localhost", imap_port=dovecot.imaps_port, smtp_port=smtp_implicit.port,
+        auth=("OAuth2", "password-cleartext"),
+    )  # fmt: skip
+    net.web.route("autoconfig.example.test", AUTOCONFIG, Response(body=document))
+    assert [r.auth for r in run(net)] == ["oauth2", "password"]  # unprobed: the file's order
+
+    password, oauth = run(net, probe=True)
+    assert (password.auth, oauth.auth) == ("password", "oauth2")
+    assert password.imap_auth_mechanisms is not None and "PLAIN" in password.imap_auth_mechanisms
+    assert not any("offers no" in w for w in password.warnings)
+    imap_reason = f"IMAP localhost:{dovecot.imaps_port} offers no OAuth 2.0 sign-in (XOAUTH2 or OAUTHBEARER)"
+    assert any(w.startswith(imap_reason) and "PLAIN" in w for w in oauth.warnings), oauth.warnings
+    assert not oauth.secure and imap_reason in oauth.describe()
 
 
 @pytest.fixture
