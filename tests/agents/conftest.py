@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agent_helpers import Reviewer
+from agent_support.helpers import Reviewer
 from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 

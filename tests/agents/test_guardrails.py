@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from agent_helpers import Reviewer, smtp_connections
+from agent_support.helpers import Reviewer, smtp_connections
 from integration.helpers import message, seed_inbox, snapshot
 from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.approval import Gate
 from nb_email_conn.functions import REGISTRY
 from nb_email_conn.functions.policies import Policies
@@ -33,7 +35,7 @@ def test_patterns_are_checked_and_matched_case_insensitively() -> None:
     assert not rails.allows("ann@example.org.evil.test")
     for bad in (["*"], ["*@*.org"], ["bob"], ["Bob <bob@partner.com>"], [3]):
         with pytest.raises(nec.InvalidInputError):
-            nec.Guardrails(allowed_recipients=bad)
+            nec.Guardrails(allowed_recipients=bad)  # type: ignore[arg-type]
     for bad_limit in (0, -1, True, 2.5, "3"):
         with pytest.raises(nec.InvalidInputError):
             nec.Guardrails(max_recipients=bad_limit)  # type: ignore[arg-type]
@@ -75,6 +77,16 @@ def gate_with(rails: nec.Guardrails, approver: Any, **policies: str) -> tuple[Ga
     return Gate(lambda name: table[name], lambda: approver, "test", lambda: rails), table
 
 
+def recording(asked: list[nec.ActionRequest]) -> Callable[[nec.ActionRequest], bool]:
+    """An approver that records each request it is asked and approves it."""
+
+    def approve(request: nec.ActionRequest) -> bool:
+        asked.append(request)
+        return True
+
+    return approve
+
+
 def run(gate: Gate, runner: Runner, function: str = "send_email", **arguments: Any) -> Any:
     spec = dataclasses.replace(REGISTRY[function], preview=recipients_preview, run=runner, summarize=str)
     return gate.call(spec, None, arguments)  # type: ignore[arg-type]
@@ -83,7 +95,7 @@ def run(gate: Gate, runner: Runner, function: str = "send_email", **arguments: A
 def test_violations_are_refused_before_the_reviewer_is_asked() -> None:
     asked: list[nec.ActionRequest] = []
     rails = nec.Guardrails(allowed_recipients=["*@example.org"], max_recipients=2)
-    gate, _ = gate_with(rails, lambda r: asked.append(r) or True)
+    gate, _ = gate_with(rails, recording(asked))
     runner = Runner()
     with pytest.raises(nec.GuardrailError, match="allowed_recipients") as info:
         run(gate, runner, to=["ann@example.org", "eve@evil.test"])
@@ -170,7 +182,7 @@ async def test_a_send_waiting_for_approval_holds_its_place() -> None:
 
 def test_dry_run_asks_nobody_and_runs_nothing_but_reads_run() -> None:
     asked: list[nec.ActionRequest] = []
-    gate, _ = gate_with(nec.Guardrails(dry_run=True), lambda r: asked.append(r) or True)
+    gate, _ = gate_with(nec.Guardrails(dry_run=True), recording(asked))
     runner = Runner()
     would = run(gate, runner, to="a@example.org", subject="s", body="b")
     assert would == {"dry_run": True, "would": {"summary": "send", "recipients": ["a@example.org"]}}
@@ -193,7 +205,7 @@ def test_violations_open_no_smtp_connection(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer, reviewer: Reviewer
 ) -> None:
     fresh_mailbox.append("alice@example.org", "INBOX", message("Plan", sender="Eve <eve@evil.test>"))
-    ref = conn.search_emails().iloc[0]["ref"]
+    ref = ready(conn.search_emails()).iloc[0]["ref"]
     conn.guardrails = nec.Guardrails(allowed_recipients=["*@example.org"], max_recipients=2)
     connections = smtp_connections(smtp_starttls)
     with pytest.raises(nec.GuardrailError):
@@ -222,7 +234,7 @@ def test_dry_runs_change_nothing_on_the_server(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer, reviewer: Reviewer
 ) -> None:
     seed_inbox(fresh_mailbox, 3)
-    refs = list(conn.search_emails()["ref"])
+    refs = list(ready(conn.search_emails())["ref"])
     conn.guardrails = nec.Guardrails(dry_run=True)
     before = snapshot(fresh_mailbox)
     connections = smtp_connections(smtp_starttls)
@@ -243,7 +255,7 @@ def test_dry_runs_change_nothing_on_the_server(
     json.dumps(result, allow_nan=False)
     assert snapshot(fresh_mailbox) == before
     assert reviewer.asked == [] and smtp_connections(smtp_starttls) == connections
-    assert len(conn.search_emails()) == 3  # reads still run
+    assert len(ready(conn.search_emails())) == 3  # reads still run
 
 
 def test_guardrails_are_saved_with_the_connection() -> None:
@@ -256,7 +268,7 @@ def test_guardrails_are_saved_with_the_connection() -> None:
     assert conn.guardrails == rails
     nec.save_connection(cfg, guardrails=nec.Guardrails())
     assert nec.connect("work").guardrails == nec.Guardrails()
-    conn.guardrails = {"dry_run": True}  # type: ignore[assignment]
+    conn.guardrails = {"dry_run": True}
     assert conn.guardrails.dry_run
-    conn.guardrails = None  # type: ignore[assignment]
+    conn.guardrails = None
     assert conn.guardrails == nec.Guardrails()

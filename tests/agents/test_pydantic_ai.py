@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agent_helpers import Reviewer
-from agent_scenario import (
+from agent_support.helpers import Reviewer
+from agent_support.scenario import (
     Script,
     check_approved,
     check_rejected,

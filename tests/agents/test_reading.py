@@ -13,6 +13,7 @@ from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
 from nb_email_conn.agents.reading import body_markdown, unfence
+from nb_email_conn.aliases import ready
 from nb_email_conn.message.html import html_to_markdown
 
 ALICE = "alice@example.org"
@@ -42,7 +43,7 @@ def mail(
 
 def stored(server: DovecotServer, conn: nec.EmailConnection, msg: EmailMessage) -> str:
     server.append(ALICE, "INBOX", msg.as_bytes())
-    return str(conn.search_emails(subject=str(msg["Subject"])).iloc[0]["ref"])
+    return str(ready(conn.search_emails(subject=str(msg["Subject"]))).iloc[0]["ref"])
 
 
 def read(tools: Any, ref: str, **options: Any) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def test_a_200_kb_html_mail_is_cut_and_continued_exactly(
         pieces.append(piece)
         offset = result["next_offset"]
         calls += 1
-    whole = body_markdown(conn.get_email(ref))
+    whole = body_markdown(ready(conn.get_email(ref)))
     assert "".join(pieces) == whole and result["total_chars"] == len(whole)
     assert calls == -(-len(whole) // 20_000) > 3
     assert "[item 1799](https://example.org/item/1799)" in whole

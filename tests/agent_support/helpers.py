@@ -1,5 +1,4 @@
-"""Helpers for the agent tests (a uniquely named module: tests/agents is not a package,
-so that the OpenAI Agents SDK's own ``agents`` package stays importable)."""
+"""Helpers for the agent tests: a scripted reviewer and the SMTP server's connection count."""
 
 from __future__ import annotations
 

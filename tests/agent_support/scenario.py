@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent_helpers import Reviewer
 from integration.helpers import message
 from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 
+from agent_support.helpers import Reviewer
 from nb_email_conn.functions import FUNCTIONS
 
 SUBJECT = "Lunch on Friday?"
