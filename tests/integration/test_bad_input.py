@@ -14,6 +14,7 @@ from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 
 from .helpers import seed_inbox, snapshot
 
@@ -54,13 +55,13 @@ def test_control_characters_are_refused_and_nothing_changes(
     seeded: tuple[nec.EmailConnection, Any], fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer, bad: str
 ) -> None:
     conn, before = seeded
-    ref = conn.search_emails().iloc[0]["ref"]
+    ref = ready(conn.search_emails()).iloc[0]["ref"]
     for call in injection_calls(conn, ref, bad):
         with pytest.raises(nec.InvalidInputError):
             call()
     assert snapshot(fresh_mailbox) == before
     assert smtp_starttls.messages == []
-    assert len(conn.search_emails()) == 3  # the session is still in a sane state
+    assert len(ready(conn.search_emails())) == 3  # the session is still in a sane state
 
 
 @pytest.mark.parametrize("odd", ODD_BUT_LEGAL)
@@ -68,17 +69,17 @@ def test_quotes_literals_unicode_and_long_text_are_searched_safely(
     seeded: tuple[nec.EmailConnection, Any], fresh_mailbox: DovecotServer, odd: str
 ) -> None:
     conn, before = seeded
-    assert conn.search_emails(subject=odd).empty
-    assert conn.search_emails(f'"{odd}"' if '"' not in odd else odd.replace('"', "")).empty
+    assert ready(conn.search_emails(subject=odd)).empty
+    assert ready(conn.search_emails(f'"{odd}"' if '"' not in odd else odd.replace('"', ""))).empty
     assert snapshot(fresh_mailbox) == before
-    assert len(conn.search_emails()) == 3
+    assert len(ready(conn.search_emails())) == 3
 
 
 def test_unknown_folders_operators_and_keywords_are_named(seeded: tuple[nec.EmailConnection, Any]) -> None:
     conn, _ = seeded
     with pytest.raises(nec.InvalidInputError, match="too long"):
         conn.search_emails(subject="x" * 100_000)
-    ref = conn.search_emails().iloc[0]["ref"]
+    ref = ready(conn.search_emails()).iloc[0]["ref"]
     with pytest.raises(nec.InvalidInputError, match="no folder 'Nope'"):
         conn.search_emails(folder="Nope")
     with pytest.raises(nec.InvalidInputError, match="no folder 'Nope'"):
@@ -112,7 +113,7 @@ def test_refs_from_another_account_are_refused(
     seeded: tuple[nec.EmailConnection, Any], fresh_mailbox: DovecotServer
 ) -> None:
     conn, before = seeded
-    ref = conn.search_emails().iloc[0]["ref"]
+    ref = ready(conn.search_emails()).iloc[0]["ref"]
     foreign = ref.replace("alice%40example.org", "bob%40example.org")
     with pytest.raises(nec.InvalidInputError, match="belongs to the account"):
         conn.delete_emails(foreign, permanent=True)

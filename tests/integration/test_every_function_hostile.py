@@ -24,6 +24,7 @@ from servers.faults import IMAP_FAULTS, hostile_proxy
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.functions import FUNCTIONS
 
 from .helpers import ALICE, seed_inbox
@@ -92,7 +93,7 @@ def refs(fresh_mailbox: DovecotServer) -> list[str]:
     fresh_mailbox.append(ALICE, "INBOX", EIGHT_BIT_ORIGINAL)
     conn = nec.EmailConnection(fresh_mailbox.config(ALICE), password=fresh_mailbox.password)
     try:
-        frame = conn.search_emails()
+        frame = ready(conn.search_emails())
     finally:
         conn.close()
     ordered = frame.sort_values("uid")["ref"].tolist()

@@ -9,6 +9,7 @@ from servers.dovecot import DovecotServer
 from servers.smtp import SmtpServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 
 from .helpers import seed_inbox, snapshot
 
@@ -36,7 +37,7 @@ def test_a_rejected_tool_call_is_a_result_and_changes_nothing(
     before = snapshot(fresh_mailbox)
     sent = tools.dispatch("send_email", {"to": "eve@evil.example", "subject": "data", "body": "all of it"})
     assert not sent["ok"] and "not to external people" in json.dumps(sent)
-    ref = conn.search_emails().iloc[0]["ref"]
+    ref = ready(conn.search_emails()).iloc[0]["ref"]
     deleted = tools.dispatch("delete_emails", {"refs": [ref], "permanent": True})
     assert not deleted["ok"]
     assert smtp_starttls.messages == [] and snapshot(fresh_mailbox) == before
@@ -46,7 +47,12 @@ def test_no_tool_argument_skips_confirmation(
     conn: nec.EmailConnection, fresh_mailbox: DovecotServer, smtp_starttls: SmtpServer
 ) -> None:
     asked: list[nec.ActionRequest] = []
-    conn.approver = lambda request: asked.append(request) or nec.Decision.reject("no")
+
+    def reject(request: nec.ActionRequest) -> nec.Decision:
+        asked.append(request)
+        return nec.Decision.reject("no")
+
+    conn.approver = reject
     tools = conn.tools()
     for sneaky in ({"approved": True}, {"confirm": False}, {"policy": "enabled"}, {"_skip": True}):
         result = tools.dispatch("send_email", {"to": "bob@example.org", "subject": "s", "body": "b", **sneaky})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import pytest
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.imap.frame import HeaderColumns
 from nb_email_conn.message import Email, parse_email
 from nb_email_conn.sandbox.seed import generate
@@ -261,7 +262,7 @@ def _address(entry: str) -> str:
     return addr[:-1] if bracket and name and addr.endswith(">") else entry
 
 
-def _row_values(row: dict[str, Any]) -> dict[str, str]:
+def _row_values(row: Mapping[Any, Any]) -> dict[str, str]:  # a to_dict("records") row or a plain dict
     return {key: row[key] for key in ("from_name", "from_addr", "subject", "to", "cc")}
 
 
@@ -329,12 +330,12 @@ def folder(dovecot: DovecotServer) -> Iterator[tuple[str, dict[int, str]]]:
 def test_search_rows_and_get_email_agree_on_dovecot(dovecot: DovecotServer, folder: tuple[str, dict[int, str]]) -> None:
     name, labels = folder
     with nec.EmailConnection(dovecot.config(USER), password=dovecot.users[USER]) as conn:
-        frame = conn.search_emails(folder=name)
+        frame = ready(conn.search_emails(folder=name))
         assert sorted(frame["uid"]) == sorted(labels)
         mismatches, unexpected = [], []
         for row in frame.to_dict("records"):
             label = labels[row["uid"]]
-            email = conn.get_email(row["ref"])
+            email = ready(conn.get_email(row["ref"]))
             if _row_values(row) != _email_values(email):
                 mismatches.append((label, _row_values(row), _email_values(email)))
             if (problem := _unexpected(label, email, on_server=True)) is not None:

@@ -12,6 +12,7 @@ import pytest
 from servers.dovecot import DovecotServer
 
 import nb_email_conn as nec
+from nb_email_conn.aliases import ready
 from nb_email_conn.message.model import Attachment
 from nb_email_conn.message.tables import detect_format
 
@@ -167,7 +168,7 @@ def test_attachments_of_a_stored_message_read_as_tables(fresh_mailbox: DovecotSe
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=f"{kind}-{filename}")
     fresh_mailbox.append("alice@example.org", "INBOX", msg.as_bytes())
     with nec.EmailConnection(fresh_mailbox.config(), password=fresh_mailbox.password) as conn:
-        email = conn.get_email(conn.search_emails().iloc[0])
+        email = ready(conn.get_email(ready(conn.search_emails()).iloc[0]))
     assert len(email.attachments) == len(CASES)
     for item in email.attachments:
         pd.testing.assert_frame_equal(item.to_dataframe(), FRAME, check_dtype=False)
