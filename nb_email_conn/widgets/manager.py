@@ -111,7 +111,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
             guardrails=guardrails_state(rails),
         )
         if isinstance(config, ConnectionConfig):
-            self.with_client_secret(config)  # a provider's secret from Python or the store: kept, not synced
+            self._with_client_secret(config)  # a provider's secret from Python or the store: kept, not synced
         self._refresh_keyring()
         self._refresh_saved()
         self._router = RequestRouter(self, thread_name="nec-manager")
@@ -127,7 +127,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
     @property
     def config(self) -> ConnectionConfig:
         """The form's settings, validated (raises InvalidInputError naming the bad field)."""
-        return self.with_client_secret(config_from_values(self.values))
+        return self._with_client_secret(config_from_values(self.values))
 
     @property
     def connection(self) -> Any:
@@ -160,7 +160,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
     # --- request handlers (the front end's buttons) ---------------------------------------
     def _handle_test(self, params: dict[str, Any], call: Call) -> ConnectionTestResult:
         """``test_connection`` with ``ConnectionTestParams`` as the browser sent them."""
-        config = self.with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
+        config = self._with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
         self.values = form_values(config, {})
         self.status = {"state": "working", "message": f"Testing {config.name}…"}
@@ -189,7 +189,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
 
     def _handle_save(self, params: dict[str, Any], call: Call) -> SaveResult:
         """``save`` with ``SaveParams`` as the browser sent them."""
-        config = self.with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
+        config = self._with_client_secret(config_from_values(params.get("values", self.values)), typed_secret(params))
         password = self._password_for(config, params.get("password"), required_unless_saved=True)
         usable, _ = self._refresh_keyring()
         session_only = bool(params.get("session_only", self.session_only)) or not usable
@@ -226,7 +226,7 @@ class ConnectionManager(SignInMixin, anywidget.AnyWidget):
             self._password = None
             self._saved_name = config.name
         self.values = form_values(config, {})
-        self.with_client_secret(config)  # the stored client secret, kept in the kernel
+        self._with_client_secret(config)  # the stored client secret, kept in the kernel
         self.policies = {**self.policies, **{key: Policy.parse(value).value for key, value in policies.items()}}
         self.guardrails = guardrails_state(load_guardrails(self._backend, config.name))
         self.password_set = True

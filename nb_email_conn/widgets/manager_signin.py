@@ -189,7 +189,7 @@ class SignInPart:
         values = dict(params.get("values") or manager.values)
         provider = provider_from(params, values)
         values.update(auth="oauth2", oauth=provider.to_dict())
-        config = manager.with_client_secret(self.config_from_values(values).replace(oauth=provider))
+        config = manager._with_client_secret(self.config_from_values(values).replace(oauth=provider))
         method = params.get("method") or provider.default_method
         session_only = bool(params.get("session_only", manager.session_only)) or not manager.keyring.get("usable")
         self.cancel()
@@ -266,7 +266,7 @@ class SignInMixin(traitlets.HasTraits):
         self._signin = SignInPart(self, form_values, config_from_values)
         self._signin.register(self._router)  # type: ignore[attr-defined]
 
-    def with_client_secret(self, config: ConnectionConfig, typed: str | None = None) -> ConnectionConfig:
+    def _with_client_secret(self, config: ConnectionConfig, typed: str | None = None) -> ConnectionConfig:
         """``config`` with the OAuth client secret: ``typed`` (now kept for its provider), the
         config's own, or the one kept for the same provider (a secret never serves another)."""
         provider = config.oauth

@@ -42,6 +42,10 @@ class Call:
 Handler = Callable[[dict[str, Any], Call], Any]
 
 
+SECRET_PARAMS = frozenset({"password", "client_secret"})
+"""Request params that carry a secret: cut out of any error message sent back."""
+
+
 def error_info(exc: BaseException, secrets: tuple[str, ...] = ()) -> ErrorInfo:
     """The reply's ``error`` object. Known errors keep their message; anything else gets a
     short generic text. Any secret passed in the request is cut out, whatever raised."""
@@ -125,11 +129,11 @@ class RequestRouter:
         self.handle(content)
 
     def _run(self, handler: Handler, params: dict[str, Any], call: Call) -> None:
-        secrets = tuple(value for key, value in params.items() if key == "password" and isinstance(value, str))
+        secrets = tuple(value for key, value in params.items() if key in SECRET_PARAMS and isinstance(value, str))
         try:
             result = handler(params, call)
         except Exception as exc:
-            # Never the traceback's locals or the params: they may hold the password.
+            # Never the traceback's locals or the params: they may hold the password or a client secret.
             logger.debug("widget request %s failed: %s", call.id, type(exc).__name__)
             self._reply_error(call.id, exc, secrets)
         else:

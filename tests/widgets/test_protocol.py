@@ -3,6 +3,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from nb_email_conn.errors import InvalidInputError
 from nb_email_conn.widgets.protocol import Call, RequestRouter
 
@@ -63,14 +65,15 @@ def test_typed_errors_keep_their_type_message_and_field() -> None:
     }
 
 
-def test_an_unexpected_error_never_echoes_the_password() -> None:
+@pytest.mark.parametrize("key", ["password", "client_secret"])
+def test_an_unexpected_error_never_echoes_a_secret(key: str) -> None:
     widget, router = make_router()
 
     def leak(params: dict[str, Any], call: Call) -> None:
-        raise RuntimeError(f"login failed for secret {params['password']}")
+        raise RuntimeError(f"login failed for secret {params[key]}")
 
     router.register("leak", leak)
-    router.handle({"kind": "request", "id": "p", "method": "leak", "params": {"password": "hunter2-very-secret"}})
+    router.handle({"kind": "request", "id": "p", "method": "leak", "params": {key: "hunter2-very-secret"}})
     reply = widget.send.reply("p")
     assert reply["ok"] is False
     assert reply["error"]["type"] == "InternalError"
