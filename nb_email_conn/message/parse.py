@@ -34,8 +34,7 @@ from .headers import (
     header_fields,
     parse_address_list,
 )
-from .html import html_to_text
-from .model import Attachment, Email
+from .model import Attachment, Email, text_from_html
 
 if TYPE_CHECKING:
     from pandas.api.typing import NaTType
@@ -91,7 +90,7 @@ def parse_email(raw: bytes, *, ref: str = "", flags: Sequence[str] = ()) -> Emai
     html = "\n".join(body.htmls) if body.htmls else None
     text = "\n".join(body.texts)
     if not body.texts and html is not None:
-        text = html_to_text(html)
+        text = text_from_html(html)  # worked out when first read
     in_reply_to_ids = _message_ids(fields.get("in-reply-to", ""))
     return Email(
         ref=ref,
