@@ -110,7 +110,12 @@ def test_rejection_carries_the_reason_and_nothing_runs() -> None:
 
 def test_invalid_arguments_fail_before_a_human_is_asked() -> None:
     asked: list[Any] = []
-    gate, run, _ = make_gate(lambda r: asked.append(r) or True)
+
+    def approve(request: nec.ActionRequest) -> bool:
+        asked.append(request)
+        return True
+
+    gate, run, _ = make_gate(approve)
     with pytest.raises(nec.InvalidInputError):
         call(gate, run, subject="bad")
     assert asked == [] and run.calls == []
@@ -310,7 +315,12 @@ def test_an_edit_that_empties_the_flags_changes_nothing(monkeypatch: pytest.Monk
     conn = nec.EmailConnection(cfg, password="x", approver=lambda r: nec.Decision.edit(add=[], remove=[]))
     stored: list[object] = []
     monkeypatch.setattr(conn._context.mailbox, "describe", lambda refs: [])
-    monkeypatch.setattr(conn._context.mailbox, "store_flags", lambda *a: stored.append(a) or 1)
+
+    def store_flags(*arguments: object) -> int:
+        stored.append(arguments)
+        return 1
+
+    monkeypatch.setattr(conn._context.mailbox, "store_flags", store_flags)
     ref = "imap://alice%40example.org@127.0.0.1/INBOX;UIDVALIDITY=1/;UID=1"
     with pytest.raises(nec.InvalidInputError, match="no flags to add or remove"):
         conn.update_flags(ref, add="\\Flagged")

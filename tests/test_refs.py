@@ -26,7 +26,7 @@ def test_parse_the_contract_example() -> None:
 
 
 @given(
-    folder=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), min_size=1),
+    folder=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00"), min_size=1),
     uidvalidity=st.integers(1, 2**32 - 1),
     uid=st.integers(1, 2**32 - 1),
 )

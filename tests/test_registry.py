@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -115,7 +114,7 @@ def test_the_manager_lists_every_function_from_the_registry() -> None:
 
     manager = ConnectionManager()
     try:
-        listed: list[dict[str, Any]] = manager.functions
+        listed = manager.functions
         assert [row["name"] for row in listed] == list(FUNCTIONS)
         assert all(row["description"] == REGISTRY[row["name"]].label for row in listed)
         assert manager.policies == {name: spec.default_policy.value for name, spec in REGISTRY.items()}

@@ -104,13 +104,17 @@ def test_invoices_carry_a_valid_pdf_and_a_parsable_csv() -> None:
             data = part.get_payload(decode=True)
             if part.get_content_type() == "application/pdf":
                 pdfs += 1
+                assert isinstance(data, bytes)  # a leaf part's decoded payload
                 assert data.startswith(b"%PDF-1.4")
                 assert data.rstrip().endswith(b"%%EOF")
                 _assert_xref_offsets_point_at_objects(data)
-                if not part.get_filename().isascii():
-                    rfc2231_names.append(part.get_filename())
+                filename = part.get_filename()
+                assert filename is not None
+                if not filename.isascii():
+                    rfc2231_names.append(filename)
             elif part.get_content_type() == "text/csv":
                 csvs += 1
+                assert isinstance(data, bytes)
                 rows = list(csv.reader(io.StringIO(data.decode())))
                 assert len(rows) >= 2
                 assert len({len(r) for r in rows}) == 1

@@ -60,7 +60,7 @@ def test_attachments_and_encoded_word_headers_arrive_intact(shared_sandbox: Sand
         raw.decode("ascii")
     encoded = [raw for raw in raw_headers if re.search(rb"=\?utf-8\?[bq]\?", raw, re.IGNORECASE)]
     assert len(encoded) >= 10
-    names = set()
+    names: set[str] = set()
     for raw in encoded:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         names.update(a.display_name for a in parsed["From"].addresses)
