@@ -1,4 +1,4 @@
-"""The Jupyter layer: the connection manager, the inline approval widget, the progress bar.
+"""The Jupyter layer: the connection manager, the inline approval widget, the live inbox, the progress bar.
 
 Nothing outside this folder imports it, except the package's ``__init__`` (which wires it in
 through ``wiring.install``) and the command line. Widgets load on first use.
@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .approval import ApprovalWidget, InlineApprover
+    from .inbox import LiveInbox
     from .manager import ConnectionManager
 
-__all__ = ["ApprovalWidget", "ConnectionManager", "InlineApprover"]
+__all__ = ["ApprovalWidget", "ConnectionManager", "InlineApprover", "LiveInbox"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .manager import ConnectionManager
 
         return ConnectionManager
+    if name == "LiveInbox":
+        from .inbox import LiveInbox
+
+        return LiveInbox
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
