@@ -1,6 +1,5 @@
-// The manager's "Find settings" and "Sign in" parts: an Email field whose button asks the
-// kernel to discover the settings (nec.discover) and fills the form, saying where they came
-// from; an Authentication choice (Password / OAuth 2.0); for OAuth, Microsoft or Google with
+// The manager's "Find settings" (find.ts) and "Sign in" parts: an Authentication choice
+// (Password / OAuth 2.0); for OAuth, Microsoft or Google with
 // the app's client id, and "Sign in with …" that shows the device code and the link to open
 // (or the browser link and a box to paste the redirected address), with a live status.
 // Kernel side: nb_email_conn/widgets/manager_signin.py. Nothing secret enters the model: a
@@ -8,20 +7,11 @@
 // inside one sign_in / test_connection / save request, and its input is cleared.
 
 import { clear, h } from "./dom";
+import { renderFind } from "./find";
 import type { DiscoveredOption, SignInMethods, SignInParams, SignInState } from "./messages";
 import { type MessageModel, RequestClient, RequestError } from "./protocol";
 
 export type { DiscoveredOption, SignInKind, SignInState } from "./messages";
-
-export const SOURCE_LABELS: Record<string, string> = {
-  builtin: "the built-in provider table",
-  autoconfig: "the domain's autoconfig file",
-  "well-known": "the domain's .well-known file",
-  ispdb: "Thunderbird's ISPDB",
-  srv: "DNS SRV records",
-  mx: "the domain's mail provider (MX)",
-  guess: "a probed guess",
-};
 
 interface SignInModel extends MessageModel {
   get(key: "discovered"): DiscoveredOption[] | undefined;
@@ -82,95 +72,7 @@ export function renderSignIn(
   const client = new RequestClient<SignInMethods>(model, 30_000);
   const id = `nec-s-${Math.random().toString(36).slice(2, 9)}`;
 
-  // --- Email + Find settings ------------------------------------------------------------
-  const email = h("input", {
-    attrs: {
-      type: "email",
-      name: "email",
-      id: `${id}-email`,
-      placeholder: "alice@example.org",
-      spellcheck: "false",
-      autocomplete: "email",
-    },
-  });
-  const findButton = h("button", {
-    text: "Find settings",
-    attrs: { type: "button", name: "find-settings" },
-  });
-  const findError = h("div", { className: "nec-error", attrs: { "data-error-for": "address" } });
-  const foundBox = h("div", { className: "nec-found", attrs: { "data-testid": "discovered" } });
-  const find = h("div", { className: "nec-find" }, [
-    h("div", { className: "nec-row" }, [
-      h("label", { text: "Email", attrs: { for: email.id } }),
-      h("div", { className: "nec-cell" }, [
-        h("div", { className: "nec-inline" }, [email, findButton]),
-        findError,
-        foundBox,
-      ]),
-    ]),
-  ]);
-
-  async function findSettings(): Promise<void> {
-    const address = email.value.trim();
-    findError.textContent = "";
-    if (!address) {
-      findError.textContent = "Enter your email address.";
-      return;
-    }
-    findButton.disabled = true;
-    hooks.status("working", `Looking up the settings of ${address}…`);
-    try {
-      const result = await client.request("discover", { address }, { timeoutMs: 40_000 });
-      if (result.count === 0) findError.textContent = "Nothing found: fill in the servers below.";
-    } catch (error) {
-      const message = error instanceof RequestError ? error.message : String(error);
-      findError.textContent = message;
-      hooks.status("error", message);
-    } finally {
-      findButton.disabled = false;
-    }
-  }
-  findButton.addEventListener("click", () => void findSettings());
-  email.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      void findSettings();
-    }
-  });
-
-  function showFound(): void {
-    clear(foundBox);
-    const options = model.get("discovered") ?? [];
-    options.forEach((option, index) => {
-      const where = SOURCE_LABELS[option.source] ?? option.source;
-      const use = h("button", {
-        text: index === 0 ? "In use" : "Use these",
-        attrs: { type: "button", name: "use-discovered" },
-        dataset: { index: String(index) },
-      });
-      use.disabled = index === 0 && !foundBox.dataset.changed;
-      use.addEventListener("click", () => {
-        hooks.apply({ ...hooks.values(), ...option.values });
-        showAuth();
-      });
-      const v = option.values;
-      const servers = `IMAP ${v.imap_host}:${v.imap_port}, SMTP ${v.smtp_host}:${v.smtp_port}`;
-      const how = option.auth === "oauth2" ? "OAuth 2.0" : "password";
-      const line = h(
-        "div",
-        {
-          className: option.secure ? "nec-found-row" : "nec-found-row nec-found-insecure",
-          dataset: { source: option.source, secure: String(option.secure) },
-        },
-        [h("span", { text: `${option.secure ? "✓" : "⚠"} ${where}: ${servers}, ${how} ` }), use],
-      );
-      for (const warning of option.warnings) {
-        line.append(h("div", { className: "nec-help nec-warning-text", text: warning }));
-      }
-      for (const note of option.notes) line.append(h("div", { className: "nec-help", text: note }));
-      foundBox.append(line);
-    });
-  }
+  const found = renderFind(model, hooks, client);
 
   // --- Authentication -------------------------------------------------------------------
   const authSelect = h("select", { attrs: { name: "auth", id: `${id}-auth` } }, [
@@ -434,25 +336,21 @@ export function renderSignIn(
 
   const handlers: Array<[string, () => void]> = [
     ["change:client_secret_set", showSecretHint],
-    ["change:discovered", showFound],
     ["change:sign_in", showFlow],
     ["change:values", showAuth],
   ];
   for (const [event, handler] of handlers) model.on(event, handler);
-  const values = hooks.values();
-  if (typeof values.username === "string" && values.username.includes("@"))
-    email.value = values.username;
-  showFound();
   showAuth();
   showFlow();
   showSecretHint();
 
   return {
-    find,
+    find: found.element,
     auth,
     takeClientSecret,
     dispose: () => {
       for (const [event, handler] of handlers) model.off(event, handler);
+      found.dispose();
       client.dispose();
     },
   };

@@ -94,6 +94,12 @@ describe("Find settings and Sign in", () => {
     expect(rows[1].textContent).toContain("points outside example.org");
     (rows[1].querySelector("button") as HTMLButtonElement).click();
     expect((model.get("values") as Record<string, unknown>).imap_host).toBe("imap.other.net");
+    // The one in use is marked; the others, the first one too, can be taken instead.
+    const uses = [...el.querySelectorAll('button[name="use-discovered"]')] as HTMLButtonElement[];
+    expect(uses.map((b) => [b.textContent, b.disabled])).toEqual([
+      ["Use these", false],
+      ["In use", true],
+    ]);
   });
 
   it("OAuth hides the password and signs in with Microsoft without any secret in the model", () => {
