@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 from servers.dovecot import DovecotServer
-from watch_servers import kick
+from watch.watch_servers import kick
 
 import nb_email_conn as nec
 from nb_email_conn.aliases import ready

@@ -17,6 +17,7 @@ from nb_email_conn.config import Encryption
 from nb_email_conn.discovery import DiscoveredSettings
 from nb_email_conn.oauth import tokens
 from nb_email_conn.widgets.manager_signin import provider_from
+from nb_email_conn.widgets.messages_signin import SignInState
 
 from .conftest import attach_outbox, request, widget_state_text
 from .test_manager import StandInBackend, make
@@ -83,6 +84,18 @@ def test_a_bad_address_names_the_address_field() -> None:
     request(manager, "discover", {"address": "not an address"})
     reply = outbox.reply("r1")
     assert reply["ok"] is False and reply["error"]["field"] == "address"
+
+
+def _secret_set(manager: nec.ConnectionManager) -> bool:
+    """The trait read afresh (mypy would carry an asserted value past the request that changes it)."""
+    return manager.client_secret_set
+
+
+def _flow(manager: nec.ConnectionManager) -> SignInState:
+    """The sign-in under way: the trait is ``{}`` (EmptyState) before one starts."""
+    state = manager.sign_in
+    assert state, "no sign-in under way"
+    return state
 
 
 def _oauth_manager(server: OAuthServer) -> Any:
@@ -166,10 +179,10 @@ def test_a_custom_providers_client_secret_is_saved_with_the_connections_secrets_
     oauth_server.client_secret = "corp-secret-42"  # the server refuses token requests without it
     manager, _, outbox = _oauth_manager(oauth_server)
     manager._backend = KernelBackend()  # the real store and secret store (an in-memory keyring)
-    assert manager.client_secret_set is False
+    assert _secret_set(manager) is False
     request(manager, "save", {"values": manager.values, "client_secret": "corp-secret-42"})
     assert outbox.reply("r1")["ok"] is True
-    assert manager.client_secret_set is True
+    assert _secret_set(manager) is True
     config, _ = load_connection("work")
     assert config.oauth is not None and config.oauth.client_secret is not None
     assert config.oauth.client_secret.reveal() == "corp-secret-42"
@@ -183,15 +196,15 @@ def test_a_custom_providers_client_secret_is_saved_with_the_connections_secrets_
     assert again.client_secret_set is True and "corp-secret-42" not in widget_state_text(again)
     request(again, "sign_in", {"values": again.values, "provider": "configured", "client_id": "x"})
     assert again_outbox.reply("r1")["ok"] is True
-    oauth_server.approve(again.sign_in["user_code"])
-    _wait(lambda: again.sign_in["state"] == "signed_in")
+    oauth_server.approve(_flow(again)["user_code"] or "")
+    _wait(lambda: _flow(again)["state"] == "signed_in")
     assert "corp-secret-42" in str(oauth_server.state.requests)  # sent to the token endpoint only
     again.close()
 
     # Another registration never gets it.
     values = {**manager.values, "oauth": {**manager.values["oauth"], "client_id": "another-app"}}
     manager.values = values
-    assert manager.client_secret_set is False
+    assert _secret_set(manager) is False
     assert manager.config.oauth is not None and manager.config.oauth.client_secret is None
     manager.close()
 
