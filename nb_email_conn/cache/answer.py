@@ -65,15 +65,16 @@ def _updated(index: LocalIndex, folder: Folder, old: pd.DataFrame) -> pd.DataFra
     """``old`` with the rows that changed rebuilt, the vanished ones out, in order; the same frame a
     build of every row gives (when messages came or went, the thread ids of the conversations they
     touched are worked out again: ``threads.rethread``)."""
+    import numpy as np
     import pandas as pd
 
-    changed = old["uid"].isin(folder.touched | folder.gone)
-    kept = old[~changed]
+    changed = old["uid"].isin(folder.touched | folder.gone).to_numpy()
     thread_of = dict(zip(old["uid"][changed].tolist(), old["thread_id"][changed].tolist(), strict=True))
     fresh = _frame(index, folder, folder.rows, [uid for uid in folder.touched if uid in folder.rows])
     fresh_names = [thread_of.get(uid) for uid in fresh["uid"].tolist()]  # None: a new message
     fresh["thread_id"] = pd.array(fresh_names, dtype="string")
-    frame = sort_newest_first(pd.concat([kept, fresh], ignore_index=True))
+    keep = np.concatenate([~changed, np.ones(len(fresh), dtype=bool)])  # the old rows rebuilt or gone go
+    frame = sort_newest_first(pd.concat([old, fresh], ignore_index=True), keep)
     if folder.relinked:
         uids = frame["uid"].tolist()
         names = frame["thread_id"].tolist()

@@ -261,11 +261,13 @@ def build_frame(
     return sort_newest_first(frame)
 
 
-def sort_newest_first(frame: pd.DataFrame) -> pd.DataFrame:
-    """By date (received when the Date header is unusable), then UID, newest first."""
+def sort_newest_first(frame: pd.DataFrame, keep: np.ndarray[Any, Any] | None = None) -> pd.DataFrame:
+    """By date (received when the Date header is unusable), then UID, newest first; only the rows
+    where ``keep`` (a boolean array) is true, when given: one copy of the frame's columns, not two."""
     key = frame["date"].fillna(frame["received"])
-    order = pd.DataFrame({"key": key, "uid": frame["uid"]}).sort_values(
-        ["key", "uid"], ascending=False, na_position="last", kind="stable"
-    )
+    order = pd.DataFrame({"key": key, "uid": frame["uid"]})
+    if keep is not None:
+        order = order[keep]
+    order = order.sort_values(["key", "uid"], ascending=False, na_position="last", kind="stable")
     ordered: pd.DataFrame = frame.loc[order.index].reset_index(drop=True)
     return ordered
