@@ -299,7 +299,7 @@ class Watch:
             folder, old, uidvalidity, len(frame), since,
             f" (only the newest {MAX_CATCHUP} were looked at)" if len(candidates) > MAX_CATCHUP else "",
         )  # fmt: skip
-        self._set_status("watching", f"{folder!r} was recreated; {len(frame)} message(s) it received meanwhile shown.")
+        self._set_status("watching", f"{folder!r} was recreated; {len(frame)} message(s) it got meanwhile delivered.")
         self._hand_over(frame)
 
     @property

@@ -75,7 +75,7 @@ def test_a_folder_recreated_while_the_watch_is_away_is_caught_up_once(
         watch = ready(conn.watch(FOLDER, callback=seen, idle_renew=60))
         try:
             server.append(ALICE, FOLDER, mail("one"))
-            assert wait_for(lambda: seen.has("one")), seen.subjects
+            assert wait_for(lambda: seen.has("one"), timeout=30), (seen.subjects, repr(watch), watch.status_detail)
             old = uidvalidity(server, FOLDER)
             # The new folder, filled before it takes the old one's name (RENAME is atomic), so
             # the watch finds these messages already there whenever it reconnects.
@@ -92,9 +92,13 @@ def test_a_folder_recreated_while_the_watch_is_away_is_caught_up_once(
                     client.delete_folder(FOLDER)
                     client.rename_folder("Staging", FOLDER)
                 assert uidvalidity(server, FOLDER) != old
-                assert wait_for(lambda: seen.has("gap 1", "gap 2")), seen.subjects
+                assert wait_for(lambda: seen.has("gap 1", "gap 2"), timeout=30), (
+                    seen.subjects,
+                    repr(watch),
+                    watch.status_detail,
+                )
             server.append(ALICE, FOLDER, mail("after"))  # and it goes on in the new folder
-            assert wait_for(lambda: seen.has("after")), seen.subjects
+            assert wait_for(lambda: seen.has("after"), timeout=30), (seen.subjects, repr(watch), watch.status_detail)
             time.sleep(0.5)  # a second handing over would come now
         finally:
             watch.stop()

@@ -102,6 +102,18 @@ def test_closing_the_widget_stops_its_watch(conn: nec.EmailConnection) -> None:
     assert wait_for(lambda: not watch.running, timeout=10)
 
 
+def test_the_front_end_closing_the_widget_stops_its_watch(conn: nec.EmailConnection) -> None:
+    widget = LiveInbox(conn, idle_renew=60)
+    try:
+        assert wait_for(lambda: widget.watch is not None and widget.status["state"] == "watching"), widget.status
+        watch = widget.watch
+        assert watch is not None
+        widget.comm.handle_close({"content": {"comm_id": widget.comm.comm_id, "data": {}}})  # a comm_close message
+        assert wait_for(lambda: not watch.running, timeout=10)
+    finally:
+        widget.close()
+
+
 def test_errors_show_in_the_status_or_are_raised_at_once(conn: nec.EmailConnection) -> None:
     widget = LiveInbox(conn, folder="Nowhere")
     try:
