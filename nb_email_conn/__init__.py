@@ -44,6 +44,7 @@ from .widgets.wiring import install as _install_jupyter_layer
 if TYPE_CHECKING:
     from . import sandbox
     from .oauth.signin import sign_in, sign_out
+    from .widgets.inbox import LiveInbox
     from .widgets.manager import ConnectionManager
 
 __version__ = "0.1.0"
@@ -72,6 +73,7 @@ __all__ = [
     "Guardrails",
     "IncompleteSearchWarning",
     "InvalidInputError",
+    "LiveInbox",
     "OAuthProvider",
     "OperationTimeoutError",
     "OutcomeUnknownError",
@@ -104,6 +106,10 @@ def __getattr__(name: str) -> Any:
         from .widgets.manager import ConnectionManager
 
         return ConnectionManager
+    if name == "LiveInbox":
+        from .widgets.inbox import LiveInbox
+
+        return LiveInbox
     if name in ("sign_in", "sign_out"):  # authlib and requests load on first use
         from .oauth import signin
 
