@@ -39,7 +39,9 @@ def wait_idle(page: Any, timeout: float = 60) -> None:
 
 def prompt(page: Any, index: int) -> str:
     """The input prompt of cell ``index``: ``[ ]:`` never run, ``[*]:`` queued or running, ``[7]:`` done."""
-    return str(cell(page, index).locator(".jp-InputPrompt").inner_text()).strip()
+    # textContent, not innerText: JupyterLab skips rendering cells out of view
+    # (content-visibility: auto), and innerText of a skipped cell is empty.
+    return str(cell(page, index).locator(".jp-InputPrompt").text_content() or "").strip()
 
 
 def _send_run(page: Any, index: int) -> None:
@@ -86,7 +88,8 @@ def cell(page: Any, index: int) -> Any:
 
 
 def output_text(page: Any, index: int) -> str:
-    return str(cell(page, index).locator(".jp-OutputArea").inner_text())
+    # innerText keeps the lines apart; a cell out of view (not rendered) has only textContent.
+    return str(cell(page, index).locator(".jp-OutputArea").evaluate("(el) => el.innerText || el.textContent || ''"))
 
 
 def wait_for_output(page: Any, index: int, text: str, timeout: float = 30) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from nb_email_conn.functions import REGISTRY
 
-from .notebook import cell, kernel_status, open_notebook, run_cell, save, wait_for_output
+from .notebook import cell, kernel_status, open_notebook, prompt, run_cell, save, wait_for_output
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -218,6 +218,12 @@ def test_the_edit_form_comes_from_the_registry_and_reads_well_in_both_themes(lab
     run_cell(page, 4, wait=False)
     wait_busy(page)  # the cell awaits the decision before the click is made
     flags_widget.locator("button[name=approve-edited]").click()
-    wait_for_output(page, 4, "flags: edit {'add': ['\\\\Seen', '\\\\Flagged']}", timeout=60)
+    try:
+        wait_for_output(page, 4, "flags: edit {'add': ['\\\\Seen', '\\\\Flagged']}", timeout=60)
+    except AssertionError as missing:  # say where it stopped: the cell, the kernel, the widget
+        raise AssertionError(
+            f"{missing}; cell 4 prompt {prompt(page, 4)!r}, kernel {kernel_status(page)}, "
+            f"widget: {flags_widget.inner_text()!r}"
+        ) from None
     assert "Approved with changes" in flags_widget.locator(".nec-state").inner_text()
     print(f"\ntheme screenshots in {shots}")
