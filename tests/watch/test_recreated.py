@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 from servers.dovecot import DovecotServer
-from watch.watch_servers import kick
+from watch.watch_servers import kick, wait_for
 
 import nb_email_conn as nec
 from nb_email_conn.aliases import ready
@@ -25,15 +24,6 @@ def mail(subject: str, message_id: str | None = None) -> bytes:
     headers = f"From: bob@example.org\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
     headers += f"Message-ID: <{message_id or subject}@x>\r\n"
     return (headers + "\r\nhi\r\n").encode()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def uidvalidity(server: DovecotServer, folder: str) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 
 from servers.dovecot import DovecotServer
 
@@ -26,3 +28,13 @@ def kick(server: DovecotServer, user: str = "alice@example.org") -> None:
         ["doveadm", "-c", str(server.root / "tls.conf"), "kick", user], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from servers.dovecot import DovecotServer
+from watch.watch_servers import wait_for
 
 import nb_email_conn as nec
 from nb_email_conn.widgets import LiveInbox
@@ -20,15 +21,6 @@ ALICE = "alice@example.org"
 def mail(subject: str, sender: str = '"Bob Example" <bob@example.org>') -> bytes:
     headers = f"From: {sender}\r\nTo: {ALICE}\r\nSubject: {subject}\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n"
     return (headers + "\r\nhi\r\n").encode()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def subjects(widget: LiveInbox) -> list[str]:
