@@ -28,13 +28,18 @@ def kernel_status(page: Any) -> str:
     )
 
 
-def wait_idle(page: Any, timeout: float = 60) -> None:
+def wait_kernel(page: Any, status: str, timeout: float = 60) -> None:
+    """Wait until the notebook's kernel reports ``status`` ("idle"; "busy" while a cell runs or awaits)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if kernel_status(page) == "idle":
+        if kernel_status(page) == status:
             return
         time.sleep(0.1)
-    raise AssertionError(f"kernel not idle after {timeout} s (status {kernel_status(page)})")
+    raise AssertionError(f"kernel not {status} after {timeout} s (status {kernel_status(page)})")
+
+
+def wait_idle(page: Any, timeout: float = 60) -> None:
+    wait_kernel(page, "idle", timeout)
 
 
 def prompt(page: Any, index: int) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from nb_email_conn.functions import REGISTRY
 
-from .notebook import cell, kernel_status, open_notebook, prompt, run_cell, save, wait_for_output
+from .notebook import cell, kernel_status, open_notebook, prompt, run_cell, save, wait_for_output, wait_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -161,16 +161,6 @@ def luminance(css_color: str) -> float:
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
-def wait_busy(page: Any, timeout: float = 30) -> None:
-    """Wait until the kernel is busy (a cell awaiting a decision keeps it so)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if kernel_status(page) == "busy":
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the kernel did not start the cell (kernel {kernel_status(page)})")
-
-
 def test_the_edit_form_comes_from_the_registry_and_reads_well_in_both_themes(lab: Any, page: Any) -> None:
     shots = Path(tempfile.mkdtemp(prefix="nec-themes-"))
     lab.write_notebook(
@@ -216,7 +206,7 @@ def test_the_edit_form_comes_from_the_registry_and_reads_well_in_both_themes(lab
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
 
     run_cell(page, 4, wait=False)
-    wait_busy(page)  # the cell awaits the decision before the click is made
+    wait_kernel(page, "busy", timeout=30)  # the cell awaits the decision before the click is made
     flags_widget.locator("button[name=approve-edited]").click()
     try:
         wait_for_output(page, 4, "flags: edit {'add': ['\\\\Seen', '\\\\Flagged']}", timeout=60)
