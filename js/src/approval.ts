@@ -21,6 +21,7 @@ import type {
 } from "./messages";
 import { RequestClient, RequestError } from "./protocol";
 import "./approval.css";
+import { listen } from "./events";
 
 export type { ApprovalModel, ApprovalRequest } from "./messages";
 
@@ -354,12 +355,12 @@ export function renderApproval(model: Model, el: HTMLElement): () => void {
     ["change:outcome", showState],
     ["change:decision", showState],
   ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  const unlisten = listen(model, handlers);
   showRequest();
   showState();
 
   return () => {
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     client.dispose();
   };
 }

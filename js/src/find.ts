@@ -4,6 +4,7 @@
 // domain, a server lacking the sign-in it needs) and a button to use it instead.
 
 import { clear, h } from "./dom";
+import { listen } from "./events";
 import type { DiscoveredOption, SignInMethods } from "./messages";
 import { type MessageModel, type RequestClient, RequestError } from "./protocol";
 
@@ -126,8 +127,10 @@ export function renderFind(
     });
   }
 
-  model.on("change:discovered", showFound);
-  model.on("change:values", showFound);
+  const unlisten = listen(model, [
+    ["change:discovered", showFound],
+    ["change:values", showFound],
+  ]);
   const values = hooks.values();
   if (typeof values.username === "string" && values.username.includes("@"))
     email.value = values.username;
@@ -135,8 +138,7 @@ export function renderFind(
   return {
     element: find,
     dispose: () => {
-      model.off("change:discovered", showFound);
-      model.off("change:values", showFound);
+      unlisten();
     },
   };
 }

@@ -3,6 +3,7 @@
 // view only shows the ones in force and asks for new ones with one set_guardrails request.
 
 import { h } from "./dom";
+import { listen } from "./events";
 import type { GuardrailsState, ManagerMethods } from "./messages";
 import { type MessageModel, RequestClient, RequestError } from "./protocol";
 
@@ -171,12 +172,12 @@ export function renderGuardrails(model: GuardrailsModel): {
       error,
     ],
   );
-  model.on("change:guardrails", show);
+  const unlisten = listen(model, [["change:guardrails", show]]);
   show();
   return {
     element,
     dispose: () => {
-      model.off("change:guardrails", show);
+      unlisten();
       client.dispose();
     },
   };

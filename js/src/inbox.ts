@@ -6,6 +6,7 @@ import type { AnyModel, RenderProps } from "@anywidget/types";
 import { clear, h } from "./dom";
 import { RequestClient, RequestError } from "./protocol";
 import "./inbox.css";
+import { listen } from "./events";
 
 export type InboxState = "starting" | "watching" | "reconnecting" | "stopped" | "error";
 
@@ -170,13 +171,13 @@ export function renderInbox(model: Model, el: HTMLElement): () => void {
     ["change:limit", showMessages],
     ["change:status", showStatus],
   ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  const unlisten = listen(model, handlers);
   showTitle();
   showMessages();
   showStatus();
 
   return () => {
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     client.dispose();
   };
 }

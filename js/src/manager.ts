@@ -34,6 +34,8 @@ export type {
   Step,
 } from "./messages";
 
+import { listen } from "./events";
+
 type Model = AnyModel<ManagerModel>;
 
 export function renderManager(model: Model, el: HTMLElement): () => void {
@@ -359,7 +361,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
     ["change:keyring", showNotices],
     ["change:session_only", showNotices],
   ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  const unlisten = listen(model, handlers);
 
   setTested(false);
   showValues();
@@ -370,7 +372,7 @@ export function renderManager(model: Model, el: HTMLElement): () => void {
   onFunctions();
 
   return () => {
-    for (const [event, handler] of handlers) model.off(event, handler);
+    unlisten();
     client.dispose();
     guardrails.dispose();
     signIn.dispose();

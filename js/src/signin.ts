@@ -7,6 +7,7 @@
 // inside one sign_in / test_connection / save request, and its input is cleared.
 
 import { clear, h } from "./dom";
+import { listen } from "./events";
 import { renderFind } from "./find";
 import type { DiscoveredOption, SignInMethods, SignInParams, SignInState } from "./messages";
 import { type MessageModel, RequestClient, RequestError } from "./protocol";
@@ -339,7 +340,7 @@ export function renderSignIn(
     ["change:sign_in", showFlow],
     ["change:values", showAuth],
   ];
-  for (const [event, handler] of handlers) model.on(event, handler);
+  const unlisten = listen(model, handlers);
   showAuth();
   showFlow();
   showSecretHint();
@@ -349,7 +350,7 @@ export function renderSignIn(
     auth,
     takeClientSecret,
     dispose: () => {
-      for (const [event, handler] of handlers) model.off(event, handler);
+      unlisten();
       found.dispose();
       client.dispose();
     },
