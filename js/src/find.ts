@@ -3,7 +3,7 @@
 // form; every result is listed with where it came from, its warnings (insecure, outside the
 // domain, a server lacking the sign-in it needs) and a button to use it instead.
 
-import { clear, h } from "./dom";
+import { clear, h, onEnter } from "./dom";
 import { listen } from "./events";
 import type { DiscoveredOption, SignInMethods } from "./messages";
 import { type MessageModel, type RequestClient, RequestError } from "./protocol";
@@ -84,12 +84,7 @@ export function renderFind(
     }
   }
   findButton.addEventListener("click", () => void findSettings());
-  email.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      void findSettings();
-    }
-  });
+  onEnter([email], () => void findSettings());
 
   function showFound(): void {
     clear(foundBox);

@@ -6,7 +6,7 @@
 // client secret (Google, or a custom provider set up in Python) travels like the password,
 // inside one sign_in / test_connection / save request, and its input is cleared.
 
-import { clear, h } from "./dom";
+import { clear, h, onEnter } from "./dom";
 import { listen } from "./events";
 import { renderFind } from "./find";
 import type { DiscoveredOption, SignInMethods, SignInParams, SignInState } from "./messages";
@@ -264,14 +264,7 @@ export function renderSignIn(
   }
   signInButton.addEventListener("click", () => void signIn());
   cancelSignIn.addEventListener("click", () => void client.request("cancel_sign_in", {}));
-  for (const input of [clientId, tenant, clientSecret]) {
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") {
-        event.preventDefault();
-        void signIn();
-      }
-    });
-  }
+  onEnter([clientId, tenant, clientSecret], () => void signIn());
 
   async function completeSignIn(): Promise<void> {
     const url = pasteInput.value.trim();
@@ -284,12 +277,7 @@ export function renderSignIn(
     }
   }
   pasteButton.addEventListener("click", () => void completeSignIn());
-  pasteInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      void completeSignIn();
-    }
-  });
+  onEnter([pasteInput], () => void completeSignIn());
 
   function showFlow(): void {
     clear(flowBox);
